@@ -1,0 +1,42 @@
+"""Business-hours arithmetic: an SLA counts a team's working hours, not weekends or holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from kringloop.org import LoyaltyTeam
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, years=year)
+
+
+def is_working_day(team: LoyaltyTeam, day: date) -> bool:
+    return day.isoweekday() in team.working_days and day not in _holidays(
+        team.holiday_country, day.year
+    )
+
+
+def add_business_hours(team: LoyaltyTeam, start: datetime, hours: float) -> datetime:
+    """The moment `hours` of the team's working time have passed after `start` (aware, UTC out)."""
+    zone = ZoneInfo(team.time_zone)
+    remaining = timedelta(hours=hours)
+    local = start.astimezone(zone)
+    day = local.date()
+    opens, closes = team.working_hours
+    while True:
+        if is_working_day(team, day):
+            day_open = datetime.combine(day, opens, zone)
+            day_close = datetime.combine(day, closes, zone)
+            begin = max(day_open, local)
+            if begin < day_close:
+                available = day_close - begin
+                if remaining <= available:
+                    return (begin + remaining).astimezone(ZoneInfo("UTC"))
+                remaining -= available
+        day += timedelta(days=1)

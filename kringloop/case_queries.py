@@ -1,0 +1,106 @@
+"""Database reads and writes about cases, as plain keyword-only functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from kringloop.models import (
+    AssigneePublic,
+    Case,
+    CasePublic,
+    SurveyResponse,
+    TimelineEntry,
+    TimelineEntryPublic,
+    category_of,
+)
+
+CLOSED_STATUSES = ("resolved", "closed")
+
+
+def open_case_counts(*, session: Session, emails: Sequence[str]) -> dict[str, int]:
+    rows = session.exec(
+        select(Case.assignee_email, func.count())
+        .where(col(Case.assignee_email).in_(emails), col(Case.status).not_in(CLOSED_STATUSES))
+        .group_by(Case.assignee_email)
+    ).all()
+    return {email: count for email, count in rows if email}
+
+
+def last_assignments(*, session: Session, emails: Sequence[str]) -> dict[str, datetime]:
+    rows = session.exec(
+        select(Case.assignee_email, func.max(Case.assigned_at))
+        .where(col(Case.assignee_email).in_(emails))
+        .group_by(Case.assignee_email)
+    ).all()
+    return {email: at for email, at in rows if email and at}
+
+
+def case_with_response(*, session: Session, case_id: str) -> tuple[Case, SurveyResponse] | None:
+    case = session.get(Case, case_id)
+    if case is None:
+        return None
+    response = session.get(SurveyResponse, case.response_id)
+    assert response is not None, "a case always has its response"
+    return case, response
+
+
+def timeline_of(*, session: Session, case_id: str) -> list[TimelineEntry]:
+    return list(session.exec(
+        select(TimelineEntry).where(TimelineEntry.case_id == case_id)
+        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+    ).all())
+
+
+def apply_step_once(
+    *, session: Session, case_id: str, entry: TimelineEntry, change: Callable[[Case], None],
+) -> bool:
+    """Change the case and add its timeline entry in one transaction, unless this step is done.
+
+    Activities are retried; the step key on the timeline makes each step happen once.
+    Returns False when the step had already been applied.
+    """
+    done = session.exec(
+        select(TimelineEntry.id).where(
+            TimelineEntry.case_id == case_id, TimelineEntry.key == entry.key)
+    ).first()
+    if done is not None:
+        return False
+    case = session.get(Case, case_id)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    change(case)
+    session.add(case)
+    session.add(entry)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a concurrent attempt of the same step won the race
+        return False
+    return True
+
+
+def case_public(*, session: Session, case_id: str) -> CasePublic | None:
+    found = case_with_response(session=session, case_id=case_id)
+    if found is None:
+        return None
+    case, response = found
+    return CasePublic(
+        case_id=case.id, status=case.status, program=case.program, score=case.score,
+        category=category_of(case.score), comment=response.comment,
+        respondent={"id": response.respondent_id, "name": response.name,
+                    "email": response.email, "phone": response.phone,
+                    "language": response.language, "segment": response.segment},
+        team=case.team_id,
+        assignee=AssigneePublic(name=case.assignee_name, email=case.assignee_email)
+        if case.assignee_email and case.assignee_name else None,
+        opened_at=case.opened_at, callback_due_at=case.callback_due_at, attempts=case.attempts,
+        root_cause=case.root_cause, resolved_at=case.resolved_at,
+        resurvey_score=case.resurvey_score, recovered=case.recovered, closed_at=case.closed_at,
+        timeline=[TimelineEntryPublic(at=e.at, actor=e.actor, kind=e.kind, detail=e.detail)
+                  for e in timeline_of(session=session, case_id=case_id)],
+    )

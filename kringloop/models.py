@@ -1,0 +1,231 @@
+"""The read model and records: survey responses, cases, their timeline and the email outbox."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, StrictInt
+from pydantic import Field as ApiField
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+Category = Literal["detractor", "passive", "promoter"]
+RESPONSE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def category_of(score: int) -> Category:
+    if score <= 6:
+        return "detractor"
+    return "passive" if score <= 8 else "promoter"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always gives back aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), **kwargs))
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One answer to an NPS question; the response id is the idempotency key."""
+
+    __tablename__ = "survey_response"
+
+    id: str = Field(primary_key=True, max_length=128)
+    program: str = Field(index=True)
+    score: int
+    category: str
+    comment: str | None = None
+    respondent_id: str | None = Field(default=None, index=True)
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str
+    segment: str | None = None
+    answered_at: datetime = _when(nullable=False)
+    received_at: datetime = _when(nullable=False)
+    source: str = "api"
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    case_id: str | None = Field(default=None, index=True)
+    resurvey_of: str | None = Field(default=None, index=True)
+
+
+class Case(SQLModel, table=True):
+    """A low score being worked by a loyalty team until the loop is closed."""
+
+    id: str = Field(primary_key=True, max_length=140)
+    response_id: str = Field(index=True)
+    program: str
+    score: int
+    status: str = Field(default="open", index=True)
+    team_id: str | None = Field(default=None, index=True)
+    assignee_email: str | None = Field(default=None, index=True)
+    assignee_name: str | None = None
+    assigned_at: datetime | None = _when(nullable=True)
+    opened_at: datetime = _when(nullable=False)
+    callback_due_at: datetime | None = _when(nullable=True)
+    first_attempt_at: datetime | None = _when(nullable=True)
+    reached_at: datetime | None = _when(nullable=True)
+    attempts: int = 0
+    escalations: int = 0
+    root_cause: str | None = None
+    action_taken: str | None = None
+    resolution_message: str | None = None
+    resolved_at: datetime | None = _when(nullable=True)
+    resurvey_score: int | None = None
+    recovered: bool | None = None
+    closed_at: datetime | None = _when(nullable=True)
+
+
+class TimelineEntry(SQLModel, table=True):
+    """One step on a case's audit trail: who did what, when."""
+
+    __tablename__ = "timeline_entry"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True, foreign_key="case.id")
+    key: str = Field(description="the workflow's idempotency key for this step")
+    at: datetime = _when(nullable=False)
+    actor: str
+    kind: str
+    detail: str = ""
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every email Kringloop means to send, recorded before sending so a retry never sends twice."""
+
+    __tablename__ = "outbox_message"
+
+    key: str = Field(primary_key=True, max_length=200)
+    case_id: str | None = Field(default=None, index=True)
+    kind: str
+    recipient: str
+    message_id: str
+    status: str = "pending"
+    tries: int = 0
+    error: str | None = None
+    created_at: datetime = _when(nullable=False)
+    sent_at: datetime | None = _when(nullable=True)
+
+
+# API shapes -------------------------------------------------------------------------------------
+
+def _no_control_characters(value: str | None, *, allow_newlines: bool = False) -> str | None:
+    """Refuse CR/LF (header injection) and other control characters in user text."""
+    if value is None:
+        return None
+    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters (such as line breaks)")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+LongText = Annotated[str, AfterValidator(partial(_no_control_characters, allow_newlines=True))]
+
+
+class StrictShape(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RespondentIn(StrictShape):
+    id: PlainText | None = ApiField(default=None, min_length=1, max_length=128)
+    name: PlainText | None = ApiField(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = ApiField(default=None, max_length=254)
+    phone: PlainText | None = ApiField(default=None, pattern=r"^\+?[0-9 ()./-]{6,30}$")
+    language: Literal["nl", "en"] | None = None
+    segment: PlainText | None = ApiField(default=None, min_length=1, max_length=64)
+
+
+class ResponseCreate(StrictShape):
+    """One survey answer as a survey tool posts it (also one line of a CSV import)."""
+
+    response_id: str = ApiField(pattern=RESPONSE_ID_PATTERN, max_length=128)
+    program: Literal["customer", "employee", "candidate"]
+    score: StrictInt = ApiField(ge=0, le=10)
+    comment: LongText | None = ApiField(default=None, max_length=10_000)
+    respondent: RespondentIn | None = None
+    answered_at: AwareDatetime | None = None
+    meta: dict[str, Any] | None = None
+
+
+class IntakeResult(BaseModel):
+    response_id: str
+    category: Category
+    case_id: str | None
+
+
+class AssigneePublic(BaseModel):
+    name: str
+    email: str
+
+
+class TimelineEntryPublic(BaseModel):
+    at: datetime
+    actor: str
+    kind: str
+    detail: str
+
+
+class CasePublic(BaseModel):
+    case_id: str
+    status: str
+    program: str
+    score: int
+    category: Category
+    comment: str | None
+    respondent: dict[str, str | None]
+    team: str | None
+    assignee: AssigneePublic | None
+    opened_at: datetime
+    callback_due_at: datetime | None
+    attempts: int
+    root_cause: str | None
+    resolved_at: datetime | None
+    resurvey_score: int | None
+    recovered: bool | None
+    closed_at: datetime | None
+    timeline: list[TimelineEntryPublic]
+
+
+class CallbackAttemptIn(StrictShape):
+    outcome: Literal["reached", "no_answer", "wrong_number"]
+    note: LongText = ApiField(default="", max_length=5_000)
+
+
+class NoteIn(StrictShape):
+    text: LongText = ApiField(min_length=1, max_length=5_000)
+
+
+class ReassignIn(StrictShape):
+    member: EmailStr
+
+
+class ResolveIn(StrictShape):
+    root_cause: PlainText = ApiField(min_length=1, max_length=64)
+    action_taken: LongText = ApiField(min_length=1, max_length=2_000)
+    message: LongText = ApiField(min_length=1, max_length=5_000)

@@ -1,0 +1,44 @@
+"""The embedded SMTP server: accepts every message and keeps it as an .eml file in the outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class OutboxFolder:
+    """aiosmtpd handler: one file per message, named by time and Message-ID."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        message = message_from_bytes(content, policy=default_policy)
+        message_id = str(message.get("Message-ID", ""))
+        digest = hashlib.sha256((message_id or content.decode(errors="replace")).encode())
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        (self.folder / f"{stamp}-{digest.hexdigest()[:12]}.eml").write_bytes(content)
+        return "250 Message accepted for delivery"
+
+
+def start_smtp_sink(folder: Path, *, host: str = "127.0.0.1") -> Controller:
+    """Start the sink on a free port (`controller.port`); stop it with `controller.stop()`."""
+    controller = Controller(OutboxFolder(folder), hostname=host, port=free_port(host))
+    controller.start()
+    return controller

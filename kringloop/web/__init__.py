@@ -1,0 +1,1 @@
+"""The web app: intake webhooks, the JSON API and respondent-facing pages."""

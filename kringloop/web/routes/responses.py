@@ -1,0 +1,24 @@
+"""Intake: survey tools post responses here; a low score opens a case."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response, status
+
+from kringloop.intake import receive_response
+from kringloop.models import IntakeResult, ResponseCreate
+from kringloop.web.deps import ServicesDep, require_intake
+
+router = APIRouter(prefix="/api/responses", tags=["intake"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=IntakeResult,
+             dependencies=[Depends(require_intake)],
+             responses={200: {"model": IntakeResult, "description": "already received"}})
+async def post_response(payload: ResponseCreate, services: ServicesDep,
+                        response: Response) -> IntakeResult:
+    """Take in one response. The response id is the idempotency key: sending it again is safe."""
+    intake = await receive_response(payload, engine=services.engine, client=services.temporal,
+                                    org=services.org, task_queue=services.settings.task_queue)
+    if not intake.created:
+        response.status_code = status.HTTP_200_OK
+    return intake.result

@@ -1,0 +1,43 @@
+"""The Kringloop worker: runs case workflows and their activities on the `kringloop-cases` queue."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.cases import CaseActivities
+from activities.mail import MailActivities
+from kringloop.org import Organisation
+from kringloop.settings import Settings
+from workflows.case import CaseWorkflow
+
+WORKFLOWS = [CaseWorkflow]
+
+
+def build_worker(client: Client, *, settings: Settings, org: Organisation, engine: Engine
+                 ) -> Worker:
+    case_activities = CaseActivities(engine=engine, org=org, time_scale=settings.time_scale)
+    mail_activities = MailActivities(engine=engine, org=org, settings=settings)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            case_activities.open_case,
+            case_activities.plan_case,
+            case_activities.assign_member,
+            case_activities.schedule_callback,
+            case_activities.record_timeline,
+            case_activities.record_action,
+            case_activities.record_resurvey,
+            mail_activities.send_case_email,
+        ],
+        max_concurrent_activities=50,
+    )
+
+
+if __name__ == "__main__":
+    from kringloop.cli import app
+
+    app(["worker"])

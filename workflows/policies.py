@@ -1,0 +1,23 @@
+"""Timeouts and retry policies for activities, defined once for every workflow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+# Database steps retry until the database is back: a case is never dropped.
+DATABASE_STEP: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
+                                maximum_interval=timedelta(minutes=1)),
+}
+
+# SMTP 4xx and connection errors retry with backoff; a 5xx is final (EmailRejected).
+MAIL_DELIVERY: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2,
+                                maximum_interval=timedelta(minutes=5),
+                                non_retryable_error_types=["EmailRejected", "NoAddress"]),
+}
