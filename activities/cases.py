@@ -149,12 +149,16 @@ class CaseActivities:
 
     @activity.defn
     async def schedule_callback(self, request: CallbackRequest) -> CallbackPlan:
-        """Callback due inside the SLA band, counted in the team's working time, then scaled."""
+        """Callback due inside the SLA band from when the case opened, in the team's working time.
+
+        TIME_SCALE shrinks the wait (for demos): the real deadline's distance is divided by it.
+        """
         team = self.org.team(request.team_id)
         policy = self.org.programs[request.program]  # type: ignore[index]
         hours = policy.sla_hours_for(request.score)
-        real_due = add_business_hours(team, request.since, hours)
-        due = request.since + (real_due - request.since) / self.time_scale
+        opened_at = self._load(request.case_id)[0].opened_at
+        real_due = add_business_hours(team, opened_at, hours)
+        due = opened_at + (real_due - opened_at) / self.time_scale
 
         def schedule(row: Case) -> None:
             row.callback_due_at = due

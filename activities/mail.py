@@ -40,7 +40,8 @@ def message_id_for(key: str, sender: str) -> str:
 
 
 def build_message(
-    email: Email, *, sender: str, to: Recipient, message_id: str, reply_to: str | None = None,
+    email: Email, *, kind: str, sender: str, to: Recipient, message_id: str,
+    reply_to: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -48,6 +49,7 @@ def build_message(
     message["Subject"] = email.subject
     message["Message-ID"] = message_id
     message["Date"] = format_datetime(datetime.now(UTC))
+    message["X-Kringloop-Kind"] = kind
     if reply_to:
         message["Reply-To"] = reply_to
     message.set_content(email.text)
@@ -147,7 +149,7 @@ class MailActivities:
             message_id = row.message_id
 
         email = render(order.kind, to.language, context | {"language": to.language})
-        message = build_message(email, sender=sender, to=to, message_id=message_id,
+        message = build_message(email, kind=order.kind, sender=sender, to=to, message_id=message_id,
                                 reply_to=reply_to)
         detail = f"{order.kind} to {to.name or to.email}"
         try:

@@ -66,7 +66,6 @@ class CallbackRequest:
     score: int
     program: str
     step: str
-    since: datetime
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class CaseWorkflow:
         await self._assign(preferred=self.plan.adopter_email)
         callback = await workflow.execute_activity_method(cases.schedule_callback, CallbackRequest(
             case_id=self.case_id, team_id=self.plan.team_id, score=case.score,
-            program=case.program, step="callback-scheduled", since=workflow.now()),
+            program=case.program, step="callback-scheduled"),
             **DATABASE_STEP)
         self.due_at = callback.due_at
         self._mail("assignment")
