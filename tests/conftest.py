@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 from sqlalchemy import Engine
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -156,16 +158,27 @@ class Kringloop:
 
     env: WorkflowEnvironment
     settings: Settings
+    org: Organisation
     engine: Engine
     smtp: MailServer
     api: httpx.AsyncClient
     worker: Worker
+    started: list[str] = field(default_factory=list)
 
     async def post_response(self, response_id: str, score: int, **fields: Any) -> dict[str, Any]:
         body = {"response_id": response_id, "program": "customer", "score": score, **fields}
         answer = await self.api.post("/api/responses", json=body)
         assert answer.status_code in (200, 201), answer.text
+        if answer.json()["case_id"]:
+            self.started.append(answer.json()["case_id"])
         return answer.json()  # type: ignore[no-any-return]
+
+    async def terminate_open_cases(self) -> None:
+        """Stop what a test left running: on the time-skipping server a workflow without its
+        worker would hold the clock still for every later test."""
+        for case_id in self.started:
+            with contextlib.suppress(RPCError):
+                await self.env.client.get_workflow_handle(case_id).terminate("test over")
 
     async def case(self, case_id: str) -> dict[str, Any]:
         answer = await self.api.get(f"/api/cases/{case_id}", headers=ADMIN)
@@ -192,7 +205,11 @@ class Kringloop:
             return [(e.kind, e.detail) for e in timeline_of(session=session, case_id=case_id)]
 
     async def finished(self, case_id: str) -> str:
-        return await self.env.client.get_workflow_handle(case_id).result()  # type: ignore[no-any-return]
+        """Wait for the case workflow's end; on the time-skipping server, skip time meanwhile."""
+        handle = self.env.client.get_workflow_handle(case_id)
+        unlocked = getattr(self.env, "time_skipping_unlocked", contextlib.nullcontext)
+        async with unlocked():
+            return await handle.result()  # type: ignore[no-any-return]
 
 
 async def _kringloop(env: WorkflowEnvironment, settings: Settings, org: Organisation,
@@ -201,8 +218,10 @@ async def _kringloop(env: WorkflowEnvironment, settings: Settings, org: Organisa
     worker = build_worker(env.client, settings=settings, org=org, engine=engine)
     async with worker, httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://kringloop.test") as api:
-        yield Kringloop(env=env, settings=settings, engine=engine, smtp=smtp, api=api,
-                        worker=worker)
+        kringloop = Kringloop(env=env, settings=settings, org=org, engine=engine, smtp=smtp,
+                              api=api, worker=worker)
+        yield kringloop
+        await kringloop.terminate_open_cases()
 
 
 @pytest.fixture
