@@ -38,6 +38,8 @@ ADMIN = {"Authorization": "Bearer test-admin-token"}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+    parser.addoption("--record-histories", action="store_true",
+                     help="save the histories of the scenario tests to tests/histories/")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,6 +49,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture
+def keep_history(request: pytest.FixtureRequest) -> Any:
+    """With --record-histories, save a finished case's history for the replay test."""
+
+    async def keep(kringloop: Kringloop, case_id: str, name: str) -> None:
+        if request.config.getoption("--record-histories"):
+            history = await kringloop.env.client.get_workflow_handle(case_id).fetch_history()
+            HISTORIES.mkdir(exist_ok=True)
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+    return keep
 
 
 # --- a real SMTP server that the tests can read and make misbehave ---------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -75,7 +76,7 @@ def kinds(simulated: Kringloop, case_id: str) -> list[str]:
 
 
 async def test_missed_callback_reminds_then_escalates_to_the_lead_then_reassigns(
-    simulated: Kringloop,
+    simulated: Kringloop, keep_history: Any,
 ) -> None:
     posted = await simulated.post_response("missed-1", 2, respondent=ANNA)
     case_id = posted["case_id"]
@@ -109,6 +110,13 @@ async def test_missed_callback_reminds_then_escalates_to_the_lead_then_reassigns
     assert kinds(simulated, case_id).count("reassigned") == 1
     assert "escalated" in kinds(simulated, case_id)
 
+    answer = await simulated.act(case_id, "resolve", {
+        "root_cause": "communication", "action_taken": "Teruggebeld na overname",
+        "message": "Sorry dat het langer duurde."})
+    assert answer.status_code == 200, answer.text
+    assert await simulated.finished(case_id) == "closed"
+    await keep_history(simulated, case_id, "case_missed_callback_reassigned")
+
 
 async def test_a_callback_made_in_time_stops_reminders_and_escalation(
     simulated: Kringloop,
@@ -127,7 +135,7 @@ async def test_a_callback_made_in_time_stops_reminders_and_escalation(
 
 
 async def test_unreachable_respondent_gets_a_we_tried_to_reach_you_email_then_the_loop_closes(
-    simulated: Kringloop,
+    simulated: Kringloop, keep_history: Any,
 ) -> None:
     posted = await simulated.post_response("unreachable-1", 1, respondent=ANNA)
     case_id = posted["case_id"]
@@ -147,9 +155,12 @@ async def test_unreachable_respondent_gets_a_we_tried_to_reach_you_email_then_th
     assert await simulated.finished(case_id) == "closed"
     closing = simulated.smtp.to("anna@example.nl", "closing")
     assert len(closing) == 1 and "drie keer" in body_of(closing[0])
+    await keep_history(simulated, case_id, "case_unreachable_resurvey_unanswered")
 
 
-async def test_resurvey_after_seven_days_records_the_recovery(simulated: Kringloop) -> None:
+async def test_resurvey_after_seven_days_records_the_recovery(
+    simulated: Kringloop, keep_history: Any,
+) -> None:
     posted = await simulated.post_response("recovery-1", 4, respondent=ANNA)
     case_id = posted["case_id"]
     await simulated.case_when(case_id, lambda c: c["callback_due_at"])
@@ -178,3 +189,4 @@ async def test_resurvey_after_seven_days_records_the_recovery(simulated: Kringlo
     again = await simulated.api.get(links[2])
     assert again.status_code == 200
     assert (await simulated.case(case_id))["resurvey_score"] == 9
+    await keep_history(simulated, case_id, "case_resolved_resurveyed_recovered")

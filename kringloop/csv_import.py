@@ -1,0 +1,213 @@
+"""Importing a survey export (CSV): every good line through the intake, bad lines by line number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client
+
+from kringloop.database import create_tables, make_engine
+from kringloop.intake import receive_response
+from kringloop.models import ResponseCreate
+from kringloop.org import OrgFileError, load_organisation
+from kringloop.settings import Settings
+
+REQUIRED_COLUMNS = ("response_id", "program", "score")
+RESPONDENT_COLUMNS = {"respondent_id": "id", "name": "name", "email": "email", "phone": "phone",
+                      "language": "language", "segment": "segment"}
+COLUMNS = (*REQUIRED_COLUMNS, "comment", *RESPONDENT_COLUMNS, "answered_at")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be imported at all; nothing of it was imported."""
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    """One data line of the file, with the response it holds or why it is refused."""
+
+    number: int
+    response: ResponseCreate | None = None
+    refusal: str | None = None
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    already_known: int = 0
+    cases_opened: int = 0
+    refused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.refused or self.failed else 0
+
+
+def _text_of(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UnreadableFile(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")  # Excel puts a byte order mark in front
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"{path}: not UTF-8 text (byte {error.start}); "
+                             "save the export as CSV UTF-8") from None
+
+
+def _delimiter(header: str) -> str:
+    """Excel in Dutch (and many European) locales writes `;` where others write `,`."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _columns_of(header: list[str], path: Path) -> list[str]:
+    columns = [name.strip().lower() for name in header]
+    while columns and not columns[-1]:
+        columns.pop()  # spreadsheets like to add empty columns at the end
+    unknown = [name or "(empty)" for name in columns if name not in COLUMNS]
+    if unknown:
+        raise UnreadableFile(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(unknown)}; the columns are {', '.join(COLUMNS)}")
+    repeated = sorted(name for name, n in Counter(columns).items() if n > 1)
+    if repeated:
+        raise UnreadableFile(f"{path}: column {', '.join(repeated)} appears more than once")
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise UnreadableFile(f"{path}: missing column {', '.join(missing)}")
+    return columns
+
+
+def _payload(cells: dict[str, str]) -> dict[str, Any]:
+    """The line as the API's JSON body; an empty cell means the value is absent."""
+    present = {name: value.strip() for name, value in cells.items() if value.strip()}
+    score = present.get("score")
+    if score is not None and _DIGITS.fullmatch(score):
+        present["score"] = int(score)  # only digits: "7.0" and "seven" reach the validator as text
+    body = {name: present[name] for name in ("response_id", "program", "score", "comment",
+                                               "answered_at") if name in present}
+    respondent = {key: present[column] for column, key in RESPONDENT_COLUMNS.items()
+                  if column in present}
+    if respondent:
+        body["respondent"] = respondent
+    return body
+
+
+def _column_of(loc: tuple[int | str, ...]) -> str:
+    """The CSV column a validation error is about (`respondent.name` is the `name` column)."""
+    if len(loc) >= 2 and loc[0] == "respondent":
+        inner = str(loc[1])
+        return next((c for c, key in RESPONDENT_COLUMNS.items() if key == inner), inner)
+    return ".".join(str(part) for part in loc) or "line"
+
+
+def _refusal(error: ValidationError) -> str:
+    return "; ".join(f"{_column_of(e['loc'])}: {e['msg']}" for e in error.errors())
+
+
+def read_lines(path: Path) -> list[ImportLine]:
+    """Every data line of the file, validated exactly as the API validates a posted response."""
+    text = _text_of(path)
+    header_line = text.partition("\n")[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
+    try:
+        header = next(reader, None)
+        if header is None or not any(name.strip() for name in header):
+            raise UnreadableFile(f"{path}: empty file; expected a header row "
+                                 f"with at least {', '.join(REQUIRED_COLUMNS)}")
+        columns = _columns_of(header, path)
+        lines: list[ImportLine] = []
+        last = reader.line_num
+        for row in reader:
+            number, last = last + 1, reader.line_num  # a quoted comment may span several lines
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines and Excel's trailing ";;;;"
+            if any(cell.strip() for cell in row[len(columns):]):
+                lines.append(ImportLine(number, refusal=f"{len(row)} cells but "
+                                                        f"{len(columns)} columns"))
+                continue
+            try:
+                response = ResponseCreate.model_validate(_payload(dict(zip(columns, row,
+                                                                           strict=False))))
+            except ValidationError as error:
+                lines.append(ImportLine(number, refusal=_refusal(error)))
+            else:
+                lines.append(ImportLine(number, response=response))
+    except csv.Error as error:
+        raise UnreadableFile(f"{path}: line {reader.line_num}: not valid CSV: {error}") from None
+    return lines
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+def _summary(report: ImportReport) -> Table:
+    table = Table(title="Import", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("imported", str(report.imported))
+    table.add_row("already known", str(report.already_known))
+    table.add_row("refused", str(len(report.refused)))
+    if report.failed:
+        table.add_row("not imported (try again)", str(len(report.failed)))
+    table.add_row("cases opened", str(report.cases_opened))
+    return table
+
+
+async def run_import(path: Path, *, settings: Settings, console: Console) -> int:
+    """Import the file; 0 all imported or known, 1 some lines refused, 2 file unusable."""
+    try:
+        lines = read_lines(path)
+        org = load_organisation(settings.org_file)
+    except (UnreadableFile, OrgFileError) as problem:
+        console.print(f"kringloop import: {problem}", markup=False, highlight=False,
+                      soft_wrap=True)
+        return 2
+    assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
+    try:
+        client = await Client.connect(settings.temporal_address,
+                                      namespace=settings.temporal_namespace)
+    except RuntimeError as error:
+        console.print(f"kringloop import: cannot reach Temporal at {settings.temporal_address}: "
+                      f"{error}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    report = ImportReport(refused=[f"line {line.number}: {line.refusal}"
+                                   for line in lines if line.refusal])
+    good = [line for line in lines if line.response is not None]
+    try:
+        with _progress(console) as progress:
+            bar = progress.add_task("import", total=len(good))
+            for line in good:
+                assert line.response is not None
+                try:
+                    intake = await receive_response(
+                        line.response, engine=engine, client=client, org=org,
+                        task_queue=settings.task_queue, source="import")
+                except Exception as error:  # a service hiccup: this line can simply be retried
+                    report.failed.append(f"line {line.number}: not imported: {error}")
+                else:
+                    report.imported += intake.created
+                    report.already_known += not intake.created
+                    report.cases_opened += bool(intake.created and intake.result.case_id)
+                progress.advance(bar)
+    finally:
+        engine.dispose()
+    for message in report.refused + report.failed:
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+    console.print(_summary(report))
+    return report.exit_code

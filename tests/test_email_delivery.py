@@ -1,0 +1,134 @@
+"""Emails go out over real SMTP exactly once, even when the activity is retried."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import aiosmtplib
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.mail import MailActivities, message_id_for
+from kringloop.case_messages import CaseEmail
+from kringloop.database import session_for
+from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
+from kringloop.org import Organisation
+from kringloop.settings import Settings
+from kringloop.smtp_sink import free_port
+from tests.conftest import Kringloop, MailServer, body_of
+
+LIEKE = "lieke@example.nl"
+
+
+@pytest.fixture
+def assigned_case(engine: Engine, org: Organisation) -> str:
+    """A case as the workflow leaves it after assignment, straight in the database."""
+    now = datetime.now(UTC)
+    team = org.team("particulier")
+    member = next(m for m in team.members if m.role == "member")
+    with session_for(engine) as session:
+        session.add(SurveyResponse(
+            id="mail-1", program="customer", score=2, category="detractor", name="Lieke Smit",
+            email=LIEKE, language="nl", answered_at=now, received_at=now, case_id="case-mail-1"))
+        session.add(Case(id="case-mail-1", response_id="mail-1", program="customer", score=2,
+                         status="assigned", team_id=team.id, assignee_email=member.email,
+                         assignee_name=member.name, opened_at=now,
+                         callback_due_at=now + timedelta(days=1)))
+        session.commit()
+    return "case-mail-1"
+
+
+def acknowledgement(case_id: str) -> CaseEmail:
+    return CaseEmail(case_id=case_id, kind="acknowledgement", key=f"{case_id}:acknowledgement:1")
+
+
+def outbox(engine: Engine) -> list[OutboxMessage]:
+    with session_for(engine) as session:
+        return list(session.exec(select(OutboxMessage)).all())
+
+
+def timeline_kinds(engine: Engine) -> list[str]:
+    with session_for(engine) as session:
+        return [e.kind for e in session.exec(select(TimelineEntry)).all()]
+
+
+async def test_a_retried_send_never_emails_twice(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+    order = acknowledgement(assigned_case)
+    first = await ActivityEnvironment().run(mail.send_case_email, order)
+    second = await ActivityEnvironment().run(mail.send_case_email, order)
+
+    assert first.sent and second.sent and first.message_id == second.message_id
+    assert len(smtp.received) == 1
+    [message] = smtp.received
+    assert message["Message-ID"] == message_id_for(order.key, settings.mail_from)
+    assert "Lieke" in body_of(message)
+    assert [row.status for row in outbox(engine)] == ["sent"]
+    assert timeline_kinds(engine).count("email_sent") == 1
+
+
+async def test_a_permanent_refusal_is_final_and_recorded_on_the_case(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    smtp.refuse_recipients[LIEKE] = "550 5.1.1 No such mailbox"
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert refused.value.non_retryable and refused.value.type == "EmailRejected"
+    assert "550" in str(refused.value)
+    [row] = outbox(engine)
+    assert row.status == "failed" and "No such mailbox" in (row.error or "")
+    assert "email_failed" in timeline_kinds(engine)
+
+    smtp.refuse_recipients.clear()
+    again = await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert not again.sent and not smtp.received, "a refused email is not retried later"
+
+
+async def test_a_temporary_failure_is_retried_and_then_sent_once(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    smtp.temporary_failures = 1
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+    with pytest.raises(aiosmtplib.SMTPResponseException) as busy:
+        await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert busy.value.code == 451
+    assert [row.status for row in outbox(engine)] == ["pending"]
+
+    await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert len(smtp.received) == 1
+    assert [(row.status, row.tries) for row in outbox(engine)] == [("sent", 2)]
+
+
+async def test_an_unreachable_mail_server_is_a_retryable_error(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings,
+) -> None:
+    down = settings.model_copy(update={"smtp_port": free_port()})
+    mail = MailActivities(engine=engine, org=org, settings=down)
+    with pytest.raises(aiosmtplib.SMTPConnectError):
+        await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert [row.status for row in outbox(engine)] == ["pending"]
+
+
+async def test_one_refused_address_does_not_hold_up_other_cases(live: Kringloop) -> None:
+    live.smtp.refuse_recipients["bounce@example.nl"] = "550 5.1.1 User unknown"
+    bounced = await live.post_response("bounce-1", 2, respondent={
+        "name": "Sem Bakker", "email": "bounce@example.nl"})
+    fine = await live.post_response("fine-1", 2, respondent={
+        "name": "Noor Visser", "email": "noor@example.nl"})
+
+    case = await live.case_when(
+        bounced["case_id"], lambda c: any(e["kind"] == "email_failed" for e in c["timeline"]))
+    failure = next(e for e in case["timeline"] if e["kind"] == "email_failed")
+    assert "550" in failure["detail"] and "acknowledgement" in failure["detail"]
+    await live.case_when(
+        fine["case_id"], lambda c: any("acknowledgement" in e["detail"] for e in c["timeline"]))
+    assert len(live.smtp.to("noor@example.nl", "acknowledgement")) == 1
+    # The bounced case goes on: the team can still work and resolve it.
+    answer = await live.act(bounced["case_id"], "callback-attempts", {"outcome": "reached"})
+    assert answer.status_code == 200

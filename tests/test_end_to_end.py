@@ -1,0 +1,195 @@
+"""End to end: `kringloop up` as an operator starts it, a detractor posted over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from kringloop.org import Organisation
+from kringloop.smtp_sink import free_port
+from tests.conftest import MailServer, body_of
+from tests.test_cli import KRINGLOOP, clean_environment
+
+ADMIN_TOKEN = "end-to-end-admin"
+ANNA = {"name": "Anna de Vries", "email": "anna.e2e@example.nl", "language": "nl"}
+
+
+@dataclass
+class Stack:
+    """A running `kringloop up` process and where to reach it."""
+
+    process: asyncio.subprocess.Process
+    log: Path
+    web_url: str
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def healthy(self, *, timeout: float = 60) -> None:
+        """Wait until `/health` says 200: database, Temporal and the worker all answer."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient(base_url=self.web_url, timeout=2) as web:
+            while True:
+                if self.process.returncode is not None:
+                    raise AssertionError(f"kringloop up exited early:\n{self.output()}")
+                try:
+                    if (await web.get("/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass  # not listening yet
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"never healthy within {timeout} s:\n{self.output()}")
+                await asyncio.sleep(0.2)
+
+    async def printed(self, pattern: str, *, timeout: float = 10) -> re.Match[str]:
+        """`pattern` on one line of the start-up output (printed once every part answers)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (found := re.search(pattern, self.output(), re.MULTILINE)) is None:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{pattern!r} never printed:\n{self.output()}")
+            await asyncio.sleep(0.1)
+        return found
+
+    async def terminate(self, *, timeout: float = 20) -> int:
+        """Ctrl-C as a process manager does it: SIGTERM, then the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+
+@asynccontextmanager
+async def kringloop_up(tmp_path: Path, **settings: str) -> AsyncIterator[Stack]:
+    """`kringloop up` in its own process group, with its own home, database and web port."""
+    port = free_port()
+    environment = clean_environment(
+        KRINGLOOP_HOME=str(tmp_path / "home"),
+        KRINGLOOP_DATABASE_URL=f"sqlite:///{tmp_path / 'kringloop.db'}",
+        KRINGLOOP_WEB_PORT=str(port), KRINGLOOP_ADMIN_TOKEN=ADMIN_TOKEN, **settings)
+    log = tmp_path / "kringloop-up.log"
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            str(KRINGLOOP), "up", cwd=tmp_path, env=environment, stdout=output,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    try:
+        yield Stack(process=process, log=log, web_url=f"http://127.0.0.1:{port}")
+    finally:
+        if process.returncode is None:  # a failed test: stop it and the dev server it started
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+
+
+async def post_detractor(web_url: str) -> tuple[str, float]:
+    """Post a detractor over HTTP; the case id and when (loop time) it was posted."""
+    response_id = f"e2e-{uuid.uuid4().hex[:10]}"
+    async with httpx.AsyncClient(base_url=web_url, timeout=10) as web:
+        posted_at = asyncio.get_running_loop().time()
+        answer = await web.post("/api/responses", json={
+            "response_id": response_id, "program": "customer", "score": 3,
+            "comment": "De fiets werd een week te laat bezorgd.", "respondent": ANNA})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["case_id"], posted_at
+
+
+async def case_when(web_url: str, case_id: str, kinds: set[str], *, timeout: float = 10
+                    ) -> dict[str, Any]:
+    """The case from the API once its timeline holds every kind of step in `kinds`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(base_url=web_url, timeout=5,
+                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as web:
+        while True:
+            answer = await web.get(f"/api/cases/{case_id}")
+            case = answer.json() if answer.status_code == 200 else {"timeline": []}
+            if kinds <= {entry["kind"] for entry in case["timeline"]}:
+                return case  # type: ignore[no-any-return]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{case_id} never showed {kinds}: {answer.text}")
+            await asyncio.sleep(0.05)
+
+
+def acknowledgements_in(outbox: Path) -> list[EmailMessage]:
+    found = [message_from_bytes(path.read_bytes(), policy=default_policy)
+             for path in sorted(outbox.glob("*.eml"))]
+    return [m for m in found  # type: ignore[misc]
+            if m["X-Kringloop-Kind"] == "acknowledgement" and ANNA["email"] in str(m["To"])]
+
+
+async def test_a_detractor_posted_to_kringloop_up_is_acknowledged_personally_within_two_seconds(
+    tmp_path: Path, smtp: MailServer, org: Organisation,
+) -> None:
+    async with kringloop_up(tmp_path, KRINGLOOP_SMTP_HOST="127.0.0.1",
+                            KRINGLOOP_SMTP_PORT=str(smtp.port)) as stack:
+        await stack.healthy()
+
+        case_id, posted_at = await post_detractor(stack.web_url)
+        while not smtp.to(ANNA["email"], "acknowledgement"):
+            assert asyncio.get_running_loop().time() - posted_at < 10, "no acknowledgement"
+            await asyncio.sleep(0.005)
+        latency = asyncio.get_running_loop().time() - posted_at
+        print(f"\nacknowledgement reached the SMTP server {latency:.3f} s after the POST")
+
+        case = await case_when(stack.web_url, case_id, {
+            "opened", "routed", "assigned", "callback_scheduled", "email_sent"})
+        [acknowledgement] = smtp.to(ANNA["email"], "acknowledgement")
+        text = body_of(acknowledgement)
+        assert latency < 2.0
+        assert case["team"] in {team.id for team in org.teams}
+        assert case["assignee"]["name"] and "@" in case["assignee"]["email"]
+        assert case["assignee"]["email"] in {m.email for m in org.team(case["team"]).members}
+        due = datetime.fromisoformat(case["callback_due_at"])
+        local_due = due.astimezone(ZoneInfo(org.team(case["team"]).time_zone))
+        assert "Anna" in text
+        assert case["assignee"]["name"] in text
+        assert f"{local_due:%H:%M}" in text, "tells Anna when she will be called"
+        assert any(e["kind"] == "email_sent" and "acknowledgement" in e["detail"]
+                   for e in case["timeline"])
+
+        assert await stack.terminate() == 0, stack.output()
+        assert "stopped" in stack.output()
+
+
+async def test_without_an_smtp_host_kringloop_up_keeps_every_email_in_the_outbox(
+    tmp_path: Path,
+) -> None:
+    outbox = (tmp_path / "home" / "outbox").resolve()
+    async with kringloop_up(tmp_path) as stack:
+        await stack.healthy()
+        web_url = (await stack.printed(r"web app[ \t]+(\S+)")).group(1)
+        ui_url = (await stack.printed(r"Temporal UI[ \t]+(\S+)")).group(1)
+        printed_outbox = (await stack.printed(r"outbox[ \t]+(\S+)")).group(1)
+        assert web_url == stack.web_url
+        assert Path(printed_outbox) == outbox
+
+        await post_detractor(stack.web_url)
+        deadline = asyncio.get_running_loop().time() + 10
+        while not (kept := acknowledgements_in(outbox)):
+            assert asyncio.get_running_loop().time() < deadline, "no .eml in the outbox"
+            await asyncio.sleep(0.05)
+        assert "Anna" in body_of(kept[0])
+
+        async with httpx.AsyncClient(timeout=5, follow_redirects=True) as browser:
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                try:
+                    if (await browser.get(ui_url)).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass  # the UI server may still be starting
+                assert asyncio.get_running_loop().time() < deadline, f"{ui_url} never answered"
+                await asyncio.sleep(0.2)
+
+        assert await stack.terminate() == 0, stack.output()
+        assert "stopped" in stack.output()

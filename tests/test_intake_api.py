@@ -1,0 +1,326 @@
+"""The intake contract as a survey tool meets it: categories, idempotency, refusals, health."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import SQLModel
+from temporalio.service import RPCError
+
+from kringloop.database import session_for
+from kringloop.models import Case, SurveyResponse
+from kringloop.org import Organisation
+from kringloop.settings import Settings
+from kringloop.web.app import create_app
+from kringloop.web.deps import Services
+from tests.conftest import ADMIN, Kringloop
+
+
+def unique(prefix: str) -> str:
+    """A response id no other test on the shared dev server uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def detractor(response_id: str, **fields: Any) -> dict[str, Any]:
+    return {"response_id": response_id, "program": "customer", "score": 3,
+            "respondent": {"name": "Anna de Vries", "email": "anna@example.nl",
+                           "language": "nl"}, **fields}
+
+
+def stored_counts(engine: Engine) -> tuple[int, int]:
+    """(survey responses, cases) in the database."""
+    with session_for(engine) as session:
+        responses = session.execute(select(func.count()).select_from(SurveyResponse)).scalar_one()
+        cases = session.execute(select(func.count()).select_from(Case)).scalar_one()
+    return responses, cases
+
+
+def cases_for(engine: Engine, response_id: str) -> list[Case]:
+    with session_for(engine) as session:
+        return list(session.execute(
+            select(Case).where(Case.response_id == response_id)).scalars())  # type: ignore[arg-type]
+
+
+def everything_stored(engine: Engine) -> str:
+    """Every row of every table, as text: what an attacker with the database file would read."""
+    with engine.connect() as connection:
+        return "\n".join(
+            f"{table.name}: {tuple(row)}" for table in SQLModel.metadata.sorted_tables
+            for row in connection.execute(table.select()))
+
+
+async def settled(live: Kringloop, case_id: str) -> dict[str, Any]:
+    """The case once it has been opened, assigned and every email it queued has been sent."""
+    case = await live.case_when(case_id, lambda c: any(
+        e["kind"] == "email_sent" for e in c["timeline"]))
+    handle = live.env.client.get_workflow_handle(case_id)
+    deadline = asyncio.get_running_loop().time() + 15
+    # Queried by name: the typed query (dict[str, object]) cannot be decoded by the client.
+    while (await handle.query("state"))["outgoing_mail"]:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{case_id} still has emails to send")
+        await asyncio.sleep(0.05)
+    return case
+
+
+@asynccontextmanager
+async def api_with(live: Kringloop, org: Organisation, settings: Settings
+                   ) -> AsyncIterator[httpx.AsyncClient]:
+    """The web app as an operator configured it, against the live dev server and database."""
+    app = create_app(Services(settings=settings, org=org, engine=live.engine,
+                              temporal=live.env.client))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://kringloop.test") as api:
+        yield api
+
+
+# --- what a survey tool gets back -----------------------------------------------------------
+
+async def test_a_detractor_is_taken_in_and_a_case_is_opened(live: Kringloop) -> None:
+    response_id = unique("detractor")
+
+    answer = await live.api.post("/api/responses", json=detractor(response_id))
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"response_id": response_id, "category": "detractor",
+                             "case_id": f"case-{response_id}"}
+    case = await live.case_when(f"case-{response_id}", lambda c: c["assignee"])
+    assert case["score"] == 3
+    assert [c.id for c in cases_for(live.engine, response_id)] == [f"case-{response_id}"]
+
+
+@pytest.mark.parametrize(("score", "category"), [(7, "passive"), (8, "passive"),
+                                                 (9, "promoter"), (10, "promoter")])
+async def test_passives_and_promoters_are_thanked_but_open_no_case(
+    live: Kringloop, score: int, category: str,
+) -> None:
+    response_id = unique(category)
+
+    answer = await live.api.post("/api/responses",
+                                 json=detractor(response_id, score=score))
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"response_id": response_id, "category": category, "case_id": None}
+    assert cases_for(live.engine, response_id) == []
+    with session_for(live.engine) as session:
+        stored = session.get(SurveyResponse, response_id)
+    assert stored is not None and stored.case_id is None and stored.category == category
+    with pytest.raises(RPCError):
+        await live.env.client.get_workflow_handle(f"case-{response_id}").describe()
+
+
+@pytest.mark.parametrize("score", [0, 6])
+async def test_scores_up_to_six_are_detractors(live: Kringloop, score: int) -> None:
+    response_id = unique(f"score{score}")
+
+    body = await live.post_response(response_id, score)
+
+    assert body == {"response_id": response_id, "category": "detractor",
+                    "case_id": f"case-{response_id}"}
+    await live.case_when(f"case-{response_id}", lambda c: c["assignee"])
+
+
+async def test_the_same_response_twice_opens_one_case_and_sends_one_acknowledgement(
+    live: Kringloop,
+) -> None:
+    response_id = unique("twice")
+
+    first = await live.api.post("/api/responses", json=detractor(response_id))
+    again = await live.api.post("/api/responses", json=detractor(response_id))
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    await settled(live, f"case-{response_id}")
+    third = await live.api.post("/api/responses", json=detractor(response_id))
+    assert (third.status_code, third.json()) == (200, first.json())
+    await settled(live, f"case-{response_id}")
+    assert len(cases_for(live.engine, response_id)) == 1
+    assert len(live.smtp.to("anna@example.nl", "acknowledgement")) == 1
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+def with_respondent(**respondent: Any) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        body["respondent"] = {**body["respondent"], **respondent}
+    return change
+
+
+def setting(name: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        body[name] = value
+    return change
+
+
+def dropping(name: str) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        del body[name]
+    return change
+
+
+INVALID = {
+    "score as a string": (setting("score", "3"), "score"),
+    "score as a float": (setting("score", 3.0), "score"),
+    "score as a boolean": (setting("score", True), "score"),
+    "score above 10": (setting("score", 11), "score"),
+    "score below 0": (setting("score", -1), "score"),
+    "no response id": (dropping("response_id"), "response_id"),
+    "unknown program": (setting("program", "partner"), "program"),
+    "unknown field": (setting("colour", "blue"), "colour"),
+    "bad email": (with_respondent(email="anna-at-example.nl"), "respondent.email"),
+    "line break in name": (with_respondent(name="Anna\r\nBcc: all@example.nl"),
+                           "respondent.name"),
+    "NUL in name": (with_respondent(name="Anna\x00de Vries"), "respondent.name"),
+    "German": (with_respondent(language="de"), "respondent.language"),
+    "slash in response id": (setting("response_id", "abc/def"), "response_id"),
+    "space in response id": (setting("response_id", "abc def"), "response_id"),
+}
+
+
+@pytest.mark.parametrize(("change", "field"), INVALID.values(), ids=INVALID.keys())
+async def test_an_invalid_response_is_refused_naming_the_field_and_nothing_is_stored(
+    live: Kringloop, change: Callable[[dict[str, Any]], None], field: str,
+) -> None:
+    body = detractor(unique("invalid"))
+    change(body)
+    before = stored_counts(live.engine)
+
+    answer = await live.api.post("/api/responses", json=body)
+
+    assert answer.status_code == 422, answer.text
+    error = answer.json()
+    assert error["field"] == field
+    assert field in error["message"]
+    assert stored_counts(live.engine) == before
+    assert live.smtp.received == []
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "intake-secret"],
+                         ids=["no token", "wrong token", "token without Bearer"])
+async def test_with_an_intake_token_set_a_sender_without_it_is_turned_away(
+    live: Kringloop, org: Organisation, authorization: str | None,
+) -> None:
+    guarded = live.settings.model_copy(update={"intake_token": "intake-secret"})
+    headers = {"Authorization": authorization} if authorization else {}
+    before = stored_counts(live.engine)
+
+    async with api_with(live, org, guarded) as api:
+        answer = await api.post("/api/responses", json=detractor(unique("guarded")),
+                                headers=headers)
+
+    assert answer.status_code == 401, answer.text
+    assert stored_counts(live.engine) == before
+
+
+@pytest.mark.parametrize("token", ["intake-secret", ADMIN["Authorization"].split()[1]])
+async def test_with_an_intake_token_set_the_intake_or_admin_token_gets_in(
+    live: Kringloop, org: Organisation, token: str,
+) -> None:
+    guarded = live.settings.model_copy(update={"intake_token": "intake-secret"})
+    response_id = unique("token")
+
+    async with api_with(live, org, guarded) as api:
+        answer = await api.post("/api/responses", json=detractor(response_id),
+                                headers={"Authorization": f"Bearer {token}"})
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["case_id"] == f"case-{response_id}"
+    await live.case_when(f"case-{response_id}", lambda c: c["assignee"])
+
+
+async def test_the_case_api_needs_the_admin_token(live: Kringloop) -> None:
+    case_id = (await live.post_response(unique("private"), 2))["case_id"]
+    await live.case_when(case_id, lambda c: c["assignee"])
+
+    anonymous = await live.api.get(f"/api/cases/{case_id}")
+    wrong = await live.api.get(f"/api/cases/{case_id}",
+                               headers={"Authorization": "Bearer guess"})
+    note = await live.api.post(f"/api/cases/{case_id}/notes", json={"text": "hello"})
+
+    assert anonymous.status_code == 401, anonymous.text
+    assert wrong.status_code == 401, wrong.text
+    assert note.status_code == 401, note.text
+    assert (await live.api.get(f"/api/cases/{case_id}", headers=ADMIN)).status_code == 200
+    assert "note" not in [kind for kind, _ in live.timeline(case_id)]
+
+
+# --- anonymous employees -----------------------------------------------------------------------
+
+def colleague() -> dict[str, str]:
+    """A colleague whose every identifying detail is unique to this test run."""
+    tag = uuid.uuid4().hex[:8]
+    return {"id": f"emp-{tag}", "name": f"Noor Verborgen{tag}",
+            "email": f"noor.{tag}@example.nl", "phone": f"+31 6 {int(tag, 16) % 10**8:08d}",
+            "language": "nl"}
+
+
+async def test_an_anonymous_employee_leaves_no_trace_of_who_they_are(live: Kringloop) -> None:
+    employee = colleague()
+    response_id = unique("enps")
+
+    answer = await live.api.post("/api/responses", json={
+        "response_id": response_id, "program": "employee", "score": 2,
+        "comment": "Te veel overwerk.", "respondent": employee})
+
+    assert answer.status_code == 201, answer.text
+    case = await settled(live, answer.json()["case_id"])
+    assert case["team"] == "people"
+    assert live.smtp.to(case["assignee"]["email"], "assignment"), "the people team was told"
+    assert live.smtp.to(employee["email"]) == []
+    stored = everything_stored(live.engine)
+    assert response_id in stored, "the response itself is kept"
+    history = await live.env.client.get_workflow_handle(case["case_id"]).fetch_history()
+    for identity in ("id", "name", "email", "phone"):
+        assert employee[identity] not in stored, identity
+        assert employee[identity] not in history.to_json(), identity
+
+
+async def test_an_employee_who_asks_to_be_contacted_is_known_and_acknowledged(
+    live: Kringloop,
+) -> None:
+    employee = colleague()
+    response_id = unique("enps-consent")
+
+    answer = await live.api.post("/api/responses", json={
+        "response_id": response_id, "program": "employee", "score": 2,
+        "respondent": employee, "meta": {"contact_consent": True}})
+
+    assert answer.status_code == 201, answer.text
+    case = await settled(live, answer.json()["case_id"])
+    assert {k: case["respondent"][k] for k in ("id", "name", "email", "phone")} == {
+        k: employee[k] for k in ("id", "name", "email", "phone")}
+    assert len(live.smtp.to(employee["email"], "acknowledgement")) == 1
+
+
+# --- health ------------------------------------------------------------------------------------
+
+async def test_health_is_good_while_a_worker_polls_the_task_queue(live: Kringloop) -> None:
+    deadline = asyncio.get_running_loop().time() + 15
+    while (answer := await live.api.get("/health")).status_code != 200:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never healthy: {answer.text}")
+        await asyncio.sleep(0.1)
+    assert answer.json() == {"status": "ok", "database": True, "temporal": True, "worker": True}
+
+
+async def test_health_is_unavailable_when_no_worker_polls_the_task_queue(
+    live: Kringloop, org: Organisation,
+) -> None:
+    orphaned = live.settings.model_copy(update={"task_queue": unique("nobody-polls")})
+
+    async with api_with(live, org, orphaned) as api:
+        answer = await api.get("/health")
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json() == {"status": "unavailable", "database": True, "temporal": True,
+                             "worker": False}
