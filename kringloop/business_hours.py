@@ -12,18 +12,23 @@ from kringloop.org import LoyaltyTeam
 
 
 @lru_cache(maxsize=64)
-def _holidays(country: str, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, years=year)
+def _holidays(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, subdiv=subdivision, years=year)
 
 
 def is_working_day(team: LoyaltyTeam, day: date) -> bool:
     return day.isoweekday() in team.working_days and day not in _holidays(
-        team.holiday_country, day.year
+        team.holiday_country, team.holiday_subdivision, day.year
     )
 
 
 def add_business_hours(team: LoyaltyTeam, start: datetime, hours: float) -> datetime:
-    """The moment `hours` of the team's working time have passed after `start` (aware, UTC out)."""
+    """The moment `hours` of the team's working time have passed after `start` (aware, UTC out).
+
+    Working hours are wall-clock times, so a daylight-saving change never shifts them.
+    """
+    if start.tzinfo is None or hours < 0:
+        raise ValueError("start must be timezone-aware and hours not negative")
     zone = ZoneInfo(team.time_zone)
     remaining = timedelta(hours=hours)
     local = start.astimezone(zone)

@@ -143,6 +143,17 @@ class CaseEmail:
 
 
 @dataclass(frozen=True)
+class CaseState:
+    """What the running workflow knows right now (the `state` query)."""
+
+    status: str
+    assignee_email: str | None
+    attempts: int
+    callback_due_at: datetime | None
+    outgoing_mail: int
+
+
+@dataclass(frozen=True)
 class EmailReceipt:
     key: str
     message_id: str

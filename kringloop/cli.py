@@ -16,8 +16,9 @@ from kringloop.stack import Running, run_stack
 
 app = typer.Typer(help="Kringloop: every low score becomes a case, until the loop is closed.",
                   no_args_is_help=True, add_completion=False)
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: a message stays on one line even when the output is a pipe or a log file.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(**overrides: object) -> Settings:

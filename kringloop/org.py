@@ -5,15 +5,26 @@ from __future__ import annotations
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Program = Literal["customer", "employee", "candidate"]
 Language = Literal["nl", "en"]
 Role = Literal["member", "lead"]
+# Addresses compare case-insensitively: an adoption of Mo@x.example is member mo@x.example.
+Email = Annotated[EmailStr, AfterValidator(str.lower)]
 
 
 class Strict(BaseModel):
@@ -26,6 +37,12 @@ class SlaBand(Strict):
     low: int = Field(ge=0, le=10)
     high: int = Field(ge=0, le=10)
     business_hours: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SlaBand:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not be above high ({self.high})")
+        return self
 
 
 class ProgramPolicy(Strict):
@@ -52,7 +69,7 @@ class ProgramPolicy(Strict):
 
 class Member(Strict):
     name: str = Field(min_length=1)
-    email: EmailStr
+    email: Email
     role: Role = "member"
     capacity: int = Field(default=10, ge=0)
     language: Language = "nl"
@@ -80,17 +97,32 @@ class LoyaltyTeam(Strict):
     working_hours: tuple[time, time] = (time(9), time(17))
     working_days: list[int] = Field(default=[1, 2, 3, 4, 5], min_length=1)
     holiday_country: str = "NL"
+    holiday_subdivision: str | None = None
     routes: list[Route] = []
     members: list[Member] = Field(min_length=1)
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_country(cls, country: str) -> str:
+        if country not in holidays.list_supported_countries():
+            raise ValueError(f"unknown holiday country {country!r}")
+        return country
+
     @model_validator(mode="after")
     def _calendar_is_real(self) -> LoyaltyTeam:
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time_zone {self.time_zone!r}") from None
-        if self.holiday_country not in holidays.list_supported_countries():
-            raise ValueError(f"unknown holiday_country {self.holiday_country!r}")
+        subdivisions = holidays.list_supported_countries()[self.holiday_country]
+        if self.holiday_subdivision and self.holiday_subdivision not in subdivisions:
+            raise ValueError(f"unknown holiday_subdivision {self.holiday_subdivision!r} for "
+                             f"{self.holiday_country}; one of {', '.join(subdivisions)}")
         if not self.working_hours[0] < self.working_hours[1]:
             raise ValueError("working_hours must start before they end")
         if any(day not in range(1, 8) for day in self.working_days):
@@ -108,7 +140,7 @@ class Adoption(Strict):
     """Seed 004's "adoptieklant": this customer's cases go to the member who adopted them."""
 
     respondent_id: str = Field(min_length=1)
-    member: EmailStr
+    member: Email
 
 
 class Organisation(Strict):
@@ -126,7 +158,7 @@ class Organisation(Strict):
         emails = [m.email for t in self.teams for m in t.members]
         if len(emails) != len(set(emails)):
             dup = next(e for e in emails if emails.count(e) > 1)
-            raise ValueError(f"member {dup} is listed twice")
+            raise ValueError(f"teams: member {dup} is listed twice")
         for program in self.programs:
             catch_all = [
                 t for t in self.teams for r in t.routes
@@ -134,12 +166,11 @@ class Organisation(Strict):
                 and r.segments is None and r.languages is None
             ]
             if not catch_all:
-                raise ValueError(f"program {program!r} has no route without conditions: "
-                                 "some of its cases could not be routed")
-        for adoption in self.adopted:
+                raise ValueError(f"programs.{program}: no team has a route for it without "
+                                 "conditions, so some of its cases could not be routed")
+        for index, adoption in enumerate(self.adopted):
             if adoption.member not in emails:
-                raise ValueError(f"adopted customer {adoption.respondent_id!r}: "
-                                 f"unknown member {adoption.member}")
+                raise ValueError(f"adopted[{index}].member: unknown member {adoption.member}")
         return self
 
     def team(self, team_id: str) -> LoyaltyTeam:
@@ -174,7 +205,7 @@ def _key(loc: tuple[int | str, ...]) -> str:
             parts.append(f"[{part}]")
         else:
             parts.append(("." if parts else "") + part)
-    return "".join(parts) or "(top level)"
+    return "".join(parts)
 
 
 def load_organisation(path: Path) -> Organisation:
@@ -189,4 +220,5 @@ def load_organisation(path: Path) -> Organisation:
     except ValidationError as error:
         first = error.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
-        raise OrgFileError(f"{path}: {_key(first['loc'])}: {message}") from None
+        where = f"{_key(first['loc'])}: " if first["loc"] else ""
+        raise OrgFileError(f"{path}: {where}{message}") from None

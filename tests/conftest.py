@@ -193,10 +193,17 @@ class Kringloop:
 
     async def terminate_open_cases(self) -> None:
         """Stop what a test left running: on the time-skipping server a workflow without its
-        worker would hold the clock still for every later test."""
+        worker would hold the clock still for every later test. An activity still running
+        when its workflow is terminated also holds the clock, so let activities finish first."""
         for case_id in self.started:
+            handle = self.env.client.get_workflow_handle(case_id)
             with contextlib.suppress(RPCError):
-                await self.env.client.get_workflow_handle(case_id).terminate("test over")
+                for _ in range(100):
+                    described = await handle.describe()
+                    if not described.raw_description.pending_activities:
+                        break
+                    await asyncio.sleep(0.05)
+                await handle.terminate("test over")
 
     async def case(self, case_id: str) -> dict[str, Any]:
         answer = await self.api.get(f"/api/cases/{case_id}", headers=ADMIN)

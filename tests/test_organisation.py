@@ -260,19 +260,19 @@ def test_a_team_without_a_lead_is_refused(tmp_path: Path) -> None:
 
 def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
     problem = load_error(tmp_path, mutate('"Europe/Amsterdam"', '"Europe/Atlantis"'))
-    assert problem == "teams[0]: unknown time_zone 'Europe/Atlantis'"
+    assert problem == "teams[0].time_zone: unknown time zone 'Europe/Atlantis'"
 
 
 def test_an_unknown_holiday_country_is_refused(tmp_path: Path) -> None:
     problem = load_error(tmp_path, mutate('holiday_country = "NL"', 'holiday_country = "XX"'))
-    assert problem == "teams[0]: unknown holiday_country 'XX'"
+    assert problem == "teams[0].holiday_country: unknown holiday country 'XX'"
 
 
 def test_a_program_without_a_catch_all_route_is_refused(tmp_path: Path) -> None:
     problem = load_error(
         tmp_path, mutate('programs = ["customer"]', 'programs = ["customer"]\nlanguages = ["nl"]')
     )
-    assert "program 'customer' has no route without conditions" in problem
+    assert "programs.customer: no team has a route for it without conditions" in problem
     assert "could not be routed" in problem
 
 
@@ -280,7 +280,7 @@ def test_an_adoption_by_an_unknown_member_is_refused(tmp_path: Path) -> None:
     problem = load_error(
         tmp_path, mutate('member = "mo@winkel.example"', 'member = "nobody@winkel.example"')
     )
-    assert "adopted customer 'r-1': unknown member nobody@winkel.example" in problem
+    assert problem == "adopted[0].member: unknown member nobody@winkel.example"
 
 
 def test_an_sla_gap_is_refused(tmp_path: Path) -> None:
@@ -289,3 +289,20 @@ def test_an_sla_gap_is_refused(tmp_path: Path) -> None:
     text = text.replace("low = 4\nhigh = 6", "low = 6\nhigh = 6")
     problem = load_error(tmp_path, text)
     assert problem == "programs.customer: no sla band covers score 5"
+
+
+def test_an_sla_band_upside_down_is_refused(tmp_path: Path) -> None:
+    problem = load_error(tmp_path, mutate("low = 0", "low = 9"))
+    assert "programs.customer.sla[0]" in problem and "must not be above high" in problem
+
+
+def test_member_emails_match_whatever_their_case(tmp_path: Path) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(mutate('member = "mo@winkel.example"', 'member = "Mo@Winkel.example"'))
+    assert load_organisation(path).adopter_of("r-1") == "mo@winkel.example"
+
+
+def test_a_team_can_follow_a_regions_holidays(tmp_path: Path) -> None:
+    problem = load_error(tmp_path, mutate('holiday_country = "NL"',
+                                          'holiday_country = "NL"\nholiday_subdivision = "XX"'))
+    assert "unknown holiday_subdivision 'XX'" in problem

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         CaseEmail,
         CaseInput,
         CasePlan,
+        CaseState,
         Member,
         Note,
         Reassignment,
@@ -203,10 +204,11 @@ class CaseWorkflow:
             self.resurvey_score = answer.score
 
     @workflow.query
-    def state(self) -> dict[str, object]:
-        return {"status": self.status, "assignee": self.assignee.email if self.assignee else None,
-                "attempts": self.attempts, "due_at": self.due_at,
-                "outgoing_mail": len(self._outgoing)}
+    def state(self) -> CaseState:
+        return CaseState(status=self.status,
+                         assignee_email=self.assignee.email if self.assignee else None,
+                         attempts=self.attempts, callback_due_at=self.due_at,
+                         outgoing_mail=len(self._outgoing))
 
     # Mechanics ------------------------------------------------------------------------------
 
