@@ -68,7 +68,7 @@ members = [{ name = "Lea Leider", email = "lea@fietsen.example", role = "lead" }
 
 BROKEN_ORGS = {
     "unknown time zone": ('time_zone = "Europe/Amsterdam"', 'time_zone = "Europe/Atlantis"',
-                          "teams[0]", "Europe/Atlantis"),
+                          "teams[0].time_zone", "Europe/Atlantis"),
     "bad member email": ('"lea@fietsen.example"', '"lea-at-fietsen"',
                          "teams[0].members[0].email", "email"),
     "unknown key": ('name = "Klantenteam"', 'name = "Klantenteam"\ncolour = "blauw"',

@@ -16,7 +16,6 @@ from temporalio.service import RPCError
 
 from kringloop.database import session_for
 from kringloop.models import Case, SurveyResponse
-from kringloop.org import Organisation
 from kringloop.settings import Settings
 from kringloop.web.app import create_app
 from kringloop.web.deps import Services
@@ -71,10 +70,9 @@ async def settled(live: Kringloop, case_id: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def api_with(live: Kringloop, org: Organisation, settings: Settings
-                   ) -> AsyncIterator[httpx.AsyncClient]:
+async def api_with(live: Kringloop, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The web app as an operator configured it, against the live dev server and database."""
-    app = create_app(Services(settings=settings, org=org, engine=live.engine,
+    app = create_app(Services(settings=settings, org=live.org, engine=live.engine,
                               temporal=live.env.client))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://kringloop.test") as api:
@@ -208,13 +206,13 @@ async def test_an_invalid_response_is_refused_naming_the_field_and_nothing_is_st
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "intake-secret"],
                          ids=["no token", "wrong token", "token without Bearer"])
 async def test_with_an_intake_token_set_a_sender_without_it_is_turned_away(
-    live: Kringloop, org: Organisation, authorization: str | None,
+    live: Kringloop, authorization: str | None,
 ) -> None:
     guarded = live.settings.model_copy(update={"intake_token": "intake-secret"})
     headers = {"Authorization": authorization} if authorization else {}
     before = stored_counts(live.engine)
 
-    async with api_with(live, org, guarded) as api:
+    async with api_with(live, guarded) as api:
         answer = await api.post("/api/responses", json=detractor(unique("guarded")),
                                 headers=headers)
 
@@ -224,12 +222,12 @@ async def test_with_an_intake_token_set_a_sender_without_it_is_turned_away(
 
 @pytest.mark.parametrize("token", ["intake-secret", ADMIN["Authorization"].split()[1]])
 async def test_with_an_intake_token_set_the_intake_or_admin_token_gets_in(
-    live: Kringloop, org: Organisation, token: str,
+    live: Kringloop, token: str,
 ) -> None:
     guarded = live.settings.model_copy(update={"intake_token": "intake-secret"})
     response_id = unique("token")
 
-    async with api_with(live, org, guarded) as api:
+    async with api_with(live, guarded) as api:
         answer = await api.post("/api/responses", json=detractor(response_id),
                                 headers={"Authorization": f"Bearer {token}"})
 
@@ -314,11 +312,11 @@ async def test_health_is_good_while_a_worker_polls_the_task_queue(live: Kringloo
 
 
 async def test_health_is_unavailable_when_no_worker_polls_the_task_queue(
-    live: Kringloop, org: Organisation,
+    live: Kringloop,
 ) -> None:
     orphaned = live.settings.model_copy(update={"task_queue": unique("nobody-polls")})
 
-    async with api_with(live, org, orphaned) as api:
+    async with api_with(live, orphaned) as api:
         answer = await api.get("/health")
 
     assert answer.status_code == 503, answer.text
