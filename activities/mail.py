@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 from sqlalchemy import Engine
@@ -17,44 +12,14 @@ from temporalio.exceptions import ApplicationError
 from kringloop import case_queries
 from kringloop.case_messages import CaseEmail, EmailReceipt
 from kringloop.database import session_for
-from kringloop.emails import Email, render
+from kringloop.emails import render
+from kringloop.mail_delivery import Recipient, build_message, deliver, message_id_for
 from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
 from kringloop.org import Organisation
 from kringloop.settings import Settings
 from kringloop.signed_links import score_token
 
 RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey")
-
-
-@dataclass(frozen=True)
-class Recipient:
-    name: str | None
-    email: str
-    language: str
-
-
-def message_id_for(key: str, sender: str) -> str:
-    """A stable Message-ID from the idempotency key, so any copy of one email is recognisable."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "kringloop.local"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
-
-
-def build_message(
-    email: Email, *, kind: str, sender: str, to: Recipient, message_id: str,
-    reply_to: str | None = None,
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = Address(display_name=to.name or "", addr_spec=to.email)
-    message["Subject"] = email.subject
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["X-Kringloop-Kind"] = kind
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
-    return message
 
 
 class MailActivities:
@@ -153,7 +118,7 @@ class MailActivities:
                                 reply_to=reply_to)
         detail = f"{order.kind} to {to.name or to.email}"
         try:
-            await self._send(message)
+            await deliver(message, self.settings)
         except aiosmtplib.SMTPResponseException as error:
             if 500 <= error.code < 600:
                 reason = f"{error.code} {error.message}"
@@ -163,16 +128,3 @@ class MailActivities:
             raise
         self._record(order, status="sent", detail=detail)
         return EmailReceipt(key=order.key, message_id=message_id, sent=True)
-
-    async def _send(self, message: EmailMessage) -> None:
-        settings = self.settings
-        assert settings.smtp_host, "the worker resolves the SMTP host before it starts"
-        try:
-            await aiosmtplib.send(
-                message, hostname=settings.smtp_host, port=settings.smtp_port,
-                username=settings.smtp_username, password=settings.smtp_password,
-                start_tls=settings.smtp_tls, timeout=30,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as refused:
-            # One recipient per message: its refusal is the message's refusal.
-            raise refused.recipients[0] from None

@@ -29,6 +29,7 @@ KINDS = (
     "unreachable",
     "closing",
     "resurvey",
+    "sign_in",
 )
 LANGUAGES = ("nl", "en")
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, StrictInt
 from pydantic import Field as ApiField
-from sqlalchemy import JSON, Column, DateTime, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 Category = Literal["detractor", "passive", "promoter"]
@@ -75,6 +75,9 @@ class SurveyResponse(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     """A low score being worked by a loyalty team until the loop is closed."""
+
+    # The member's queue: their cases by status, due callbacks first.
+    __table_args__ = (Index("ix_case_queue", "assignee_email", "status", "callback_due_at"),)
 
     id: str = Field(primary_key=True, max_length=140)
     response_id: str = Field(index=True)
@@ -229,3 +232,89 @@ class ResolveIn(StrictShape):
     root_cause: PlainText = ApiField(min_length=1, max_length=64)
     action_taken: LongText = ApiField(min_length=1, max_length=2_000)
     message: LongText = ApiField(min_length=1, max_length=5_000)
+
+
+# Sign-in records ---------------------------------------------------------------------------------
+
+class Credential(SQLModel, table=True):
+    """A member's password (argon2 hash), for password sign-in next to magic links."""
+
+    email: str = Field(primary_key=True, max_length=254)
+    password_hash: str
+    updated_at: datetime = _when(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=16)
+    email: str = Field(index=True, max_length=254)
+    token_hash: str = Field(unique=True, max_length=64)
+    label: str = ""
+    created_at: datetime = _when(nullable=False)
+    last_used_at: datetime | None = _when(nullable=True)
+    revoked_at: datetime | None = _when(nullable=True)
+
+
+class MagicLink(SQLModel, table=True):
+    """A one-time sign-in link: expires, and works once (only its SHA-256 is stored)."""
+
+    __tablename__ = "magic_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    email: str = Field(index=True, max_length=254)
+    created_at: datetime = _when(nullable=False)
+    expires_at: datetime = _when(nullable=False)
+    used_at: datetime | None = _when(nullable=True)
+
+
+# Workspace shapes --------------------------------------------------------------------------------
+
+ScoreBand = Literal["0-3", "4-6", "7-10"]
+QueueStatus = Literal["active", "assigned", "escalated", "resolved", "closed"]
+
+
+class QueueItem(BaseModel):
+    case_id: str
+    status: str
+    program: str
+    score: int
+    team: str | None
+    respondent_name: str | None
+    comment: str | None
+    callback_due_at: datetime | None
+    awaiting_callback: bool
+    overdue: bool
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    total: int
+    page: int
+    pages: int
+
+
+class MemberLoad(BaseModel):
+    name: str
+    email: str
+    open: int
+    overdue: int
+
+
+class Recognition(BaseModel):
+    name: str
+    email: str
+    on_time_callbacks: int
+    recovered: int
+
+
+class TeamBoard(BaseModel):
+    team: str
+    team_name: str
+    members: list[MemberLoad]
+    due_today: list[QueueItem]
+    leaderboard: list[Recognition]
+    spotlight: list[Recognition]
+    spotlight_recovered: int

@@ -22,7 +22,7 @@ from pydantic import (
 
 Program = Literal["customer", "employee", "candidate"]
 Language = Literal["nl", "en"]
-Role = Literal["member", "lead"]
+Role = Literal["member", "lead", "recruiter"]
 # Addresses compare case-insensitively: an adoption of Mo@x.example is member mo@x.example.
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
 
@@ -136,6 +136,14 @@ class LoyaltyTeam(Strict):
         return next(m for m in self.members if m.role == "lead")
 
 
+class Admin(Strict):
+    """Someone with every right in the workspace (not on a loyalty team)."""
+
+    name: str = Field(min_length=1)
+    email: Email
+    language: Language = "nl"
+
+
 class Adoption(Strict):
     """Seed 004's "adoptieklant": this customer's cases go to the member who adopted them."""
 
@@ -148,6 +156,7 @@ class Organisation(Strict):
     default_language: Language = "nl"
     programs: dict[Program, ProgramPolicy]
     teams: list[LoyaltyTeam] = Field(min_length=1)
+    admins: list[Admin] = []
     adopted: list[Adoption] = []
 
     @model_validator(mode="after")
@@ -156,9 +165,10 @@ class Organisation(Strict):
         if len(ids) != len(set(ids)):
             raise ValueError("team ids must be unique")
         emails = [m.email for t in self.teams for m in t.members]
+        emails += [a.email for a in self.admins]
         if len(emails) != len(set(emails)):
             dup = next(e for e in emails if emails.count(e) > 1)
-            raise ValueError(f"teams: member {dup} is listed twice")
+            raise ValueError(f"member {dup} is listed twice (emails are sign-in names)")
         for program in self.programs:
             catch_all = [
                 t for t in self.teams for r in t.routes
@@ -168,8 +178,9 @@ class Organisation(Strict):
             if not catch_all:
                 raise ValueError(f"programs.{program}: no team has a route for it without "
                                  "conditions, so some of its cases could not be routed")
+        team_members = {m.email for t in self.teams for m in t.members}
         for index, adoption in enumerate(self.adopted):
-            if adoption.member not in emails:
+            if adoption.member not in team_members:
                 raise ValueError(f"adopted[{index}].member: unknown member {adoption.member}")
         return self
 

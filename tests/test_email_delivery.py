@@ -11,9 +11,10 @@ from sqlmodel import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.mail import MailActivities, message_id_for
+from activities.mail import MailActivities
 from kringloop.case_messages import CaseEmail
 from kringloop.database import session_for
+from kringloop.mail_delivery import message_id_for
 from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
 from kringloop.org import Organisation
 from kringloop.settings import Settings

@@ -73,6 +73,11 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
                 (score, f"https://kringloop.example/score/t0k3n/{score}") for score in range(11)
             ],
         },
+        "sign_in": {
+            "member_name": "Sanne Bakker",
+            "link": "https://kringloop.example/login/magic/t0k3n",
+            "minutes": 15,
+        },
     }
     return {**common, **per_kind[kind], **overrides}
 

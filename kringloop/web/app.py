@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from urllib.parse import quote
 
-from kringloop.web.deps import Services
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from starlette.middleware.sessions import SessionMiddleware
+
+from kringloop.web.deps import Services, SignInRequired
 from kringloop.web.errors import install_error_handlers
-from kringloop.web.routes import cases, health, responses, resurvey
+from kringloop.web.routes import cases, health, responses, resurvey, workspace_api
+
+SESSION_LIFETIME_S = 12 * 3600
 
 
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Kringloop", version="0.1.0",
                   description="Closed-loop follow-up for Net Promoter programs.")
     app.state.services = services
+    # Signed (itsdangerous), HttpOnly session cookie; SameSite=Lax keeps it off cross-site posts.
+    app.add_middleware(
+        SessionMiddleware, secret_key=services.settings.signing_key,
+        session_cookie="kringloop_session", max_age=SESSION_LIFETIME_S, same_site="lax",
+        https_only=services.settings.base_url.startswith("https://"))
     install_error_handlers(app)
-    for module in (responses, cases, resurvey, health):
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in_first(request: Request, _: SignInRequired) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    for module in (responses, cases, workspace_api, resurvey, health):
         app.include_router(module.router)
     return app

@@ -1,16 +1,21 @@
-"""What every route needs: the services from app state, and who is calling."""
+"""What every route needs: the services from app state, and who is calling with what rights."""
 
 from __future__ import annotations
 
 import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from kringloop.access import ADMIN_TOKEN_HOLDER, Principal, principal_for
+from kringloop.credentials import email_for_api_token
+from kringloop.database import session_for
+from kringloop.models import Case
 from kringloop.org import Organisation
 from kringloop.settings import Settings
 
@@ -52,11 +57,61 @@ def require_intake(services: ServicesDep, credentials: Credentials) -> None:
         raise _unauthorized()
 
 
-def require_admin(services: ServicesDep, credentials: Credentials) -> str:
-    """The caller as an actor name for the timeline."""
-    if not _matches(credentials, services.settings.api_admin_token):
+def api_principal(services: ServicesDep, credentials: Credentials) -> Principal:
+    """The caller of a JSON API route: the admin token, or a member's personal token."""
+    if credentials is None:
         raise _unauthorized()
-    return "admin"
+    if _matches(credentials, services.settings.api_admin_token):
+        return ADMIN_TOKEN_HOLDER
+    with session_for(services.engine) as session:
+        email = email_for_api_token(session=session, secret=credentials.credentials)
+    principal = principal_for(services.org, email) if email else None
+    if principal is None:  # unknown, revoked, or no longer in the organisation file
+        raise _unauthorized()
+    return principal
 
 
-Actor = Annotated[str, Depends(require_admin)]
+ApiCaller = Annotated[Principal, Depends(api_principal)]
+
+
+# Pages: a signed session cookie, and a CSRF token on every form ------------------------------
+
+class SignInRequired(Exception):
+    """Raised by page routes for anonymous visitors; the app redirects to the sign-in page."""
+
+
+def page_principal(request: Request, services: ServicesDep) -> Principal:
+    email = request.session.get("email")
+    principal = principal_for(services.org, email) if email else None
+    if principal is None:
+        request.session.pop("email", None)
+        raise SignInRequired
+    return principal
+
+
+PageUser = Annotated[Principal, Depends(page_principal)]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use; forms carry it as `csrf_token`."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    expected = request.session.get("csrf", "")
+    if not (expected and hmac.compare_digest(csrf_token.encode(), str(expected).encode())):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form has expired: reload the page")
+
+
+# Cases within reach ----------------------------------------------------------------------------
+
+def case_in_scope(services: Services, principal: Principal, case_id: str) -> Case:
+    """The case, if the caller may see it; otherwise 404, so no one learns that it exists."""
+    with session_for(services.engine) as session:
+        case = session.get(Case, case_id)
+    if case is None or not principal.sees_team(case.team_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    return case

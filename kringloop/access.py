@@ -1,0 +1,48 @@
+"""Who is asking, and what they may see and do: members see their team's cases, leads also
+reassign and see the team board, admins see everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kringloop.org import Organisation
+
+Role = Literal["member", "lead", "recruiter", "admin"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    email: str
+    name: str
+    role: Role
+    team_ids: frozenset[str]
+    language: str = "nl"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def sees_team(self, team_id: str | None) -> bool:
+        return self.is_admin or (team_id is not None and team_id in self.team_ids)
+
+    def leads(self, team_id: str | None) -> bool:
+        return self.is_admin or (self.role == "lead" and self.sees_team(team_id))
+
+
+ADMIN_TOKEN_HOLDER = Principal(email="admin", name="admin", role="admin", team_ids=frozenset())
+
+
+def principal_for(org: Organisation, email: str) -> Principal | None:
+    """The person behind an email address, as the organisation file knows them today."""
+    email = email.strip().lower()
+    for admin in org.admins:
+        if admin.email == email:
+            return Principal(email=email, name=admin.name, role="admin", team_ids=frozenset(),
+                             language=admin.language)
+    for team in org.teams:
+        for member in team.members:
+            if member.email == email:
+                return Principal(email=email, name=member.name, role=member.role,
+                                 team_ids=frozenset({team.id}), language=member.language)
+    return None

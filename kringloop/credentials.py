@@ -1,0 +1,99 @@
+"""Sign-in secrets: passwords (argon2), personal API tokens and one-time magic links."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from kringloop.models import ApiToken, Credential, MagicLink
+
+MAGIC_LINK_LIFETIME = timedelta(minutes=15)
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown keeps response times alike (no user probing).
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def set_password(*, session: Session, email: str, password: str) -> None:
+    if len(password) < 12:
+        raise ValueError("a password needs at least 12 characters")
+    row = session.get(Credential, email) or Credential(email=email, password_hash="",
+                                                         updated_at=datetime.now(UTC))
+    row.password_hash = _hasher.hash(password)
+    row.updated_at = datetime.now(UTC)
+    session.add(row)
+    session.commit()
+
+
+def password_matches(*, session: Session, email: str, password: str) -> bool:
+    row = session.get(Credential, email)
+    try:
+        return _hasher.verify(row.password_hash if row else _DUMMY_HASH, password) and bool(row)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_api_token(*, session: Session, email: str, label: str = "") -> tuple[str, str]:
+    """A new token: (its id, the secret shown once). The secret names its id for revocation."""
+    token_id = secrets.token_hex(4)
+    secret = f"kl_{token_id}_{secrets.token_urlsafe(32)}"
+    session.add(ApiToken(id=token_id, email=email, token_hash=_digest(secret), label=label,
+                         created_at=datetime.now(UTC)))
+    session.commit()
+    return token_id, secret
+
+
+def email_for_api_token(*, session: Session, secret: str) -> str | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return row.email
+
+
+def revoke_api_token(*, session: Session, token_id: str) -> bool:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.now(UTC)
+    session.add(row)
+    session.commit()
+    return True
+
+
+def api_tokens_of(*, session: Session, email: str) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.email == email)
+                             .order_by(col(ApiToken.created_at))).all())
+
+
+def create_magic_link(*, session: Session, email: str) -> str:
+    secret = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.add(MagicLink(token_hash=_digest(secret), email=email, created_at=now,
+                          expires_at=now + MAGIC_LINK_LIFETIME))
+    session.commit()
+    return secret
+
+
+def redeem_magic_link(*, session: Session, secret: str) -> str | None:
+    """The email the link signs in, once: a second use, or a late one, gets None."""
+    now = datetime.now(UTC)
+    claimed = session.exec(  # type: ignore[call-overload]
+        update(MagicLink)
+        .where(col(MagicLink.token_hash) == _digest(secret), col(MagicLink.used_at).is_(None),
+               col(MagicLink.expires_at) > now)
+        .values(used_at=now)
+    )
+    session.commit()
+    if claimed.rowcount != 1:
+        return None
+    row = session.get(MagicLink, _digest(secret))
+    return row.email if row else None

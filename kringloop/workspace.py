@@ -1,0 +1,127 @@
+"""What the workspace shows: a member's queue and a team's board (queries, no web)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from math import ceil
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func
+from sqlmodel import Session, col, select
+
+from kringloop.case_queries import CLOSED_STATUSES
+from kringloop.models import (
+    Case,
+    MemberLoad,
+    QueueItem,
+    QueuePage,
+    QueueStatus,
+    Recognition,
+    ScoreBand,
+    SurveyResponse,
+    TeamBoard,
+)
+from kringloop.org import LoyaltyTeam
+
+PAGE_SIZE = 25
+BANDS: dict[str, tuple[int, int]] = {"0-3": (0, 3), "4-6": (4, 6), "7-10": (7, 10)}
+
+
+def _awaiting_callback():  # type: ignore[no-untyped-def]
+    return and_(col(Case.first_attempt_at).is_(None), col(Case.status).not_in(CLOSED_STATUSES))
+
+
+def _item(case: Case, response: SurveyResponse, now: datetime) -> QueueItem:
+    awaiting = case.first_attempt_at is None and case.status not in CLOSED_STATUSES
+    return QueueItem(
+        case_id=case.id, status=case.status, program=case.program, score=case.score,
+        team=case.team_id, respondent_name=response.name,
+        comment=(response.comment or "")[:160] or None, callback_due_at=case.callback_due_at,
+        awaiting_callback=awaiting,
+        overdue=bool(awaiting and case.callback_due_at and case.callback_due_at < now))
+
+
+def queue_of(
+    *, session: Session, email: str, now: datetime, status: QueueStatus = "active",
+    program: str | None = None, band: ScoreBand | None = None, page: int = 1,
+) -> QueuePage:
+    """A member's cases: callbacks still to make first, soonest due first."""
+    conditions = [Case.assignee_email == email]
+    if status == "active":
+        conditions.append(col(Case.status).not_in(CLOSED_STATUSES))
+    else:
+        conditions.append(Case.status == status)
+    if program:
+        conditions.append(Case.program == program)
+    if band:
+        low, high = BANDS[band]
+        conditions.append(col(Case.score).between(low, high))
+    total = session.exec(select(func.count()).select_from(Case).where(*conditions)).one()
+    pages = max(1, ceil(total / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = session.exec(
+        select(Case, SurveyResponse).join(SurveyResponse, Case.response_id == SurveyResponse.id)
+        .where(*conditions)
+        .order_by(case((_awaiting_callback(), 0), else_=1), col(Case.callback_due_at),
+                  col(Case.id))
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
+    return QueuePage(items=[_item(c, r, now) for c, r in rows], total=total, page=page,
+                     pages=pages)
+
+
+def _on_time(since: datetime, until: datetime):  # type: ignore[no-untyped-def]
+    return and_(col(Case.first_attempt_at) >= since, col(Case.first_attempt_at) < until,
+                col(Case.first_attempt_at) <= col(Case.callback_due_at))
+
+
+def _recognition(session: Session, team: LoyaltyTeam, since: datetime, until: datetime
+                 ) -> list[Recognition]:
+    """Who called back on time and whose customers came back, between two moments."""
+    on_time = dict(session.exec(
+        select(Case.assignee_email, func.count()).where(
+            Case.team_id == team.id, _on_time(since, until)).group_by(Case.assignee_email)
+    ).all())
+    recovered = dict(session.exec(
+        select(Case.assignee_email, func.count()).where(
+            Case.team_id == team.id, col(Case.recovered).is_(True),
+            col(Case.closed_at) >= since, col(Case.closed_at) < until)
+        .group_by(Case.assignee_email)
+    ).all())
+    board = [Recognition(name=m.name, email=m.email, on_time_callbacks=on_time.get(m.email, 0),
+                         recovered=recovered.get(m.email, 0)) for m in team.members]
+    return sorted(board, key=lambda r: (-r.recovered, -r.on_time_callbacks, r.name))
+
+
+def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoard:
+    zone = ZoneInfo(team.time_zone)
+    today = now.astimezone(zone).date()
+    end_of_today = datetime.combine(today + timedelta(days=1), time(0), zone)
+    month_start = datetime.combine(today.replace(day=1), time(0), zone)
+    week_start = datetime.combine(today - timedelta(days=today.weekday() + 7), time(0), zone)
+    week_end = week_start + timedelta(days=7)
+
+    open_cases = col(Case.status).not_in(CLOSED_STATUSES)
+    loads = session.exec(
+        select(Case.assignee_email, func.count(),
+               func.sum(case((and_(_awaiting_callback(), col(Case.callback_due_at) < now), 1),
+                             else_=0)))
+        .where(Case.team_id == team.id, open_cases).group_by(Case.assignee_email)
+    ).all()
+    by_member = {email: (count, int(overdue or 0)) for email, count, overdue in loads}
+    members = [MemberLoad(name=m.name, email=m.email, open=by_member.get(m.email, (0, 0))[0],
+                          overdue=by_member.get(m.email, (0, 0))[1]) for m in team.members]
+    due_rows = session.exec(
+        select(Case, SurveyResponse).join(SurveyResponse, Case.response_id == SurveyResponse.id)
+        .where(Case.team_id == team.id, _awaiting_callback(),
+               col(Case.callback_due_at) < end_of_today)
+        .order_by(col(Case.callback_due_at)).limit(50)
+    ).all()
+    spotlight = _recognition(session, team, week_start, week_end)
+    return TeamBoard(
+        team=team.id, team_name=team.name, members=members,
+        due_today=[_item(c, r, now) for c, r in due_rows],
+        leaderboard=_recognition(session, team, month_start, end_of_today),
+        spotlight=[r for r in spotlight if r.recovered or r.on_time_callbacks][:3],
+        spotlight_recovered=sum(r.recovered for r in spotlight),
+    )
