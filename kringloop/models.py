@@ -85,7 +85,7 @@ class Case(SQLModel, table=True):
     score: int
     status: str = Field(default="open", index=True)
     team_id: str | None = Field(default=None, index=True)
-    assignee_email: str | None = Field(default=None, index=True)
+    assignee_email: str | None = None
     assignee_name: str | None = None
     assigned_at: datetime | None = _when(nullable=True)
     opened_at: datetime = _when(nullable=False)

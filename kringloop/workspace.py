@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from kringloop.case_queries import CLOSED_STATUSES
+from kringloop.case_queries import ACTIVE_STATUSES
 from kringloop.models import (
     Case,
     MemberLoad,
@@ -28,11 +28,11 @@ BANDS: dict[str, tuple[int, int]] = {"0-3": (0, 3), "4-6": (4, 6), "7-10": (7, 1
 
 
 def _awaiting_callback():  # type: ignore[no-untyped-def]
-    return and_(col(Case.first_attempt_at).is_(None), col(Case.status).not_in(CLOSED_STATUSES))
+    return and_(col(Case.first_attempt_at).is_(None), col(Case.status).in_(ACTIVE_STATUSES))
 
 
 def _item(case: Case, response: SurveyResponse, now: datetime) -> QueueItem:
-    awaiting = case.first_attempt_at is None and case.status not in CLOSED_STATUSES
+    awaiting = case.first_attempt_at is None and case.status in ACTIVE_STATUSES
     return QueueItem(
         case_id=case.id, status=case.status, program=case.program, score=case.score,
         team=case.team_id, respondent_name=response.name,
@@ -48,7 +48,7 @@ def queue_of(
     """A member's cases: callbacks still to make first, soonest due first."""
     conditions = [Case.assignee_email == email]
     if status == "active":
-        conditions.append(col(Case.status).not_in(CLOSED_STATUSES))
+        conditions.append(col(Case.status).in_(ACTIVE_STATUSES))
     else:
         conditions.append(Case.status == status)
     if program:
@@ -101,7 +101,7 @@ def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoa
     week_start = datetime.combine(today - timedelta(days=today.weekday() + 7), time(0), zone)
     week_end = week_start + timedelta(days=7)
 
-    open_cases = col(Case.status).not_in(CLOSED_STATUSES)
+    open_cases = col(Case.status).in_(ACTIVE_STATUSES)
     loads = session.exec(
         select(Case.assignee_email, func.count(),
                func.sum(case((and_(_awaiting_callback(), col(Case.callback_due_at) < now), 1),

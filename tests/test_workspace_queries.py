@@ -1,0 +1,107 @@
+"""The queue and the team board, straight from the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from kringloop.database import session_for
+from kringloop.models import Case, SurveyResponse
+from kringloop.org import Organisation
+from kringloop.workspace import PAGE_SIZE, queue_of, team_board
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
+SANNE = "sanne.jansen@fietsenwinkel.example"
+
+
+def add_case(engine: Engine, n: int, *, assignee: str = SANNE, score: int = 3,
+             due_in: timedelta = timedelta(hours=5), attempted: bool = False,
+             status: str = "assigned", program: str = "customer", recovered: bool | None = None,
+             closed_at: datetime | None = None) -> str:
+    with session_for(engine) as session:
+        session.add(SurveyResponse(
+            id=f"q-{n}", program=program, score=score, category="detractor", name=f"Klant {n}",
+            language="nl", answered_at=NOW, received_at=NOW, case_id=f"case-q-{n}"))
+        session.add(Case(
+            id=f"case-q-{n}", response_id=f"q-{n}", program=program, score=score, status=status,
+            team_id="zakelijk", assignee_email=assignee, assignee_name="x", assigned_at=NOW,
+            opened_at=NOW - timedelta(hours=1), callback_due_at=NOW + due_in,
+            first_attempt_at=NOW - timedelta(minutes=5) if attempted else None,
+            recovered=recovered, closed_at=closed_at))
+        session.commit()
+    return f"case-q-{n}"
+
+
+def test_due_callbacks_come_first_and_overdue_ones_are_marked(engine: Engine) -> None:
+    later = add_case(engine, 1, due_in=timedelta(hours=20))
+    called = add_case(engine, 2, due_in=timedelta(hours=-30), attempted=True)
+    overdue = add_case(engine, 3, due_in=timedelta(hours=-2))
+    soon = add_case(engine, 4, due_in=timedelta(hours=1))
+    add_case(engine, 5, assignee="someone.else@fietsenwinkel.example")
+    add_case(engine, 6, status="closed")
+    with session_for(engine) as session:
+        page = queue_of(session=session, email=SANNE, now=NOW)
+    assert [i.case_id for i in page.items] == [overdue, soon, later, called]
+    assert [i.overdue for i in page.items] == [True, False, False, False]
+    assert page.items[-1].awaiting_callback is False
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({"band": "0-3"}, {"case-q-1"}),
+    ({"band": "4-6"}, {"case-q-2", "case-q-3"}),
+    ({"program": "employee"}, {"case-q-3"}),
+    ({"status": "escalated"}, {"case-q-3"}),
+    ({"status": "resolved"}, {"case-q-4"}),
+])
+def test_queue_filters(engine: Engine, filters: dict[str, str], expected: set[str]) -> None:
+    add_case(engine, 1, score=2)
+    add_case(engine, 2, score=5)
+    add_case(engine, 3, score=6, program="employee", status="escalated")
+    add_case(engine, 4, score=6, status="resolved")
+    with session_for(engine) as session:
+        page = queue_of(session=session, email=SANNE, now=NOW, **filters)  # type: ignore[arg-type]
+    assert {i.case_id for i in page.items} == expected
+
+
+def test_the_queue_pages(engine: Engine) -> None:
+    for n in range(PAGE_SIZE + 3):
+        add_case(engine, n, due_in=timedelta(minutes=n + 1))
+    with session_for(engine) as session:
+        first = queue_of(session=session, email=SANNE, now=NOW)
+        second = queue_of(session=session, email=SANNE, now=NOW, page=2)
+    assert (first.total, first.pages, len(first.items), len(second.items)) == (
+        PAGE_SIZE + 3, 2, PAGE_SIZE, 3)
+    assert not {i.case_id for i in first.items} & {i.case_id for i in second.items}
+
+
+def test_the_queue_query_uses_its_index(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan check reads SQLite's EXPLAIN output")
+    with engine.connect() as connection:
+        plan = connection.execute(text(
+            "EXPLAIN QUERY PLAN SELECT * FROM \"case\" WHERE assignee_email = :e "
+            "AND status IN ('open', 'assigned', 'escalated') ORDER BY callback_due_at"),
+            {"e": SANNE}
+        ).all()
+    assert any("ix_case_queue" in str(row) for row in plan), plan
+
+
+def test_team_board_counts_open_and_overdue_and_recognises_good_work(
+    engine: Engine, org: Organisation,
+) -> None:
+    team = org.team("zakelijk")
+    joost = "joost.bakker@fietsenwinkel.example"
+    add_case(engine, 1, assignee=joost, due_in=timedelta(hours=-1))  # overdue
+    add_case(engine, 2, assignee=joost, due_in=timedelta(hours=3))  # due today
+    on_time = add_case(engine, 3, assignee=SANNE, attempted=True, status="closed",
+                       recovered=True, closed_at=NOW - timedelta(hours=1))
+    with session_for(engine) as session:
+        board = team_board(session=session, team=team, now=NOW)
+    loads = {m.email: (m.open, m.overdue) for m in board.members}
+    assert loads[joost] == (2, 1) and loads[SANNE] == (0, 0)
+    assert [i.case_id for i in board.due_today] == ["case-q-1", "case-q-2"]
+    best = board.leaderboard[0]
+    assert (best.email, best.on_time_callbacks, best.recovered) == (SANNE, 1, 1), on_time
+    assert len(board.members) == len(team.members)
