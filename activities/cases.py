@@ -136,6 +136,8 @@ class CaseActivities:
             row.assignee_email = chosen.email
             row.assignee_name = chosen.name
             row.assigned_at = _now()
+            if request.callback_due_at is not None:
+                row.callback_due_at = request.callback_due_at
             row.status = "assigned" if row.status in ("open", "escalated") else row.status
 
         kind = "assigned" if before is None else "reassigned"

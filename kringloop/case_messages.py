@@ -57,6 +57,7 @@ class AssignRequest:
     preferred_email: str | None = None
     exclude_email: str | None = None
     reason: str = "assigned"
+    callback_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)

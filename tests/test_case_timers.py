@@ -105,6 +105,10 @@ async def test_missed_callback_reminds_then_escalates_to_the_lead_then_reassigns
     case = await simulated.case_when(case_id, lambda c: c["assignee"]["email"] != first["email"])
     second = case["assignee"]
     assert second["email"] in [m.email for m in team.members]
+    # The colleague gets a deadline of their own: the grace period, not a time already past.
+    new_due = datetime.fromisoformat(case["callback_due_at"])
+    assert abs(new_due - due - timedelta(hours=policy.escalation_grace_hours * 2)) < timedelta(
+        seconds=1)
     await simulated.smtp.wait_for(5)
     assert len(simulated.smtp.to(second["email"], "assignment")) == 1
     assert kinds(simulated, case_id).count("reassigned") == 1

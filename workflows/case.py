@@ -110,9 +110,10 @@ class CaseWorkflow:
             self._mail("escalation")
             if await self._callback_made_by(self.due_at + grace):
                 return
-            await self._assign(exclude=self.assignee.email if self.assignee else None,
-                               reason="callback overdue after the grace period")
             self.due_at = workflow.now() + grace
+            await self._assign(exclude=self.assignee.email if self.assignee else None,
+                               reason="callback overdue after the grace period",
+                               callback_due_at=self.due_at)
             self._mail("assignment", reassigned=True)
 
     async def _resurvey(self) -> None:
@@ -242,11 +243,13 @@ class CaseWorkflow:
         return f"{kind}-{self._count(kind)}"
 
     async def _assign(self, *, preferred: str | None = None, exclude: str | None = None,
-                      actor: str = "kringloop", reason: str = "assigned") -> None:
+                      actor: str = "kringloop", reason: str = "assigned",
+                      callback_due_at: datetime | None = None) -> None:
         assert self.plan is not None
         self.assignee = await workflow.execute_activity_method(cases.assign_member, AssignRequest(
             case_id=self.case_id, team_id=self.plan.team_id, step=self._step("assign"),
-            actor=actor, preferred_email=preferred, exclude_email=exclude, reason=reason),
+            actor=actor, preferred_email=preferred, exclude_email=exclude, reason=reason,
+            callback_due_at=callback_due_at),
             **DATABASE_STEP)
         if self.status in ("open", "escalated"):
             self.status = "assigned"
