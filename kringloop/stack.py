@@ -103,9 +103,11 @@ async def run_stack(
             tasks.append(asyncio.create_task(case_worker.run()))
         server = None
         if web:
-            app = create_app(Services(settings=settings, org=org, engine=engine, temporal=client))
+            app = create_app(Services(settings=settings, org=org, engine=engine, temporal=client,
+                                      outbox=outbox))
             server = _Server(uvicorn.Config(app, host=settings.web_host, port=settings.web_port,
-                                            log_level="warning", lifespan="off"))
+                                            log_level="warning", lifespan="off",
+                                            timeout_graceful_shutdown=5))
             tasks.append(asyncio.create_task(server.serve()))
             while not server.started:
                 if tasks[-1].done():

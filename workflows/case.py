@@ -120,6 +120,9 @@ class CaseWorkflow:
         assert self.plan is not None
         await workflow.sleep(timedelta(seconds=self.plan.resurvey_after_s))
         self._mail_respondent("resurvey")
+        if workflow.patched("record-awaiting-resurvey"):
+            await self._record("resurvey-sent", "resurvey_sent", "one-click score email sent",
+                               status="awaiting_resurvey")
         self.status = "awaiting_resurvey"
         try:
             await workflow.wait_condition(lambda: self.resurvey_score is not None,
