@@ -21,6 +21,7 @@ from kringloop.models import (
 
 # Listed, not "not closed": an IN list lets the queue index seek straight to a member's open cases.
 ACTIVE_STATUSES = ("open", "assigned", "escalated")
+CLOSED_STATUSES = ("resolved", "awaiting_resurvey", "closed")
 
 
 def open_case_counts(*, session: Session, emails: Sequence[str]) -> dict[str, int]:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -124,9 +124,21 @@ def body_of(message: EmailMessage) -> str:
 # --- database, organisation, settings ----------------------------------------------------------
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite by default; KRINGLOOP_TEST_DATABASE_URL runs the same tests on PostgreSQL."""
-    return os.environ.get("KRINGLOOP_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'k.db'}"
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """SQLite by default; KRINGLOOP_TEST_DATABASE_URL (a PostgreSQL server) runs the same
+    tests on PostgreSQL, each in a database of its own."""
+    server = os.environ.get("KRINGLOOP_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'k.db'}"
+        return
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{server.rsplit('/', 1)[0]}/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

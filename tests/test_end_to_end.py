@@ -73,11 +73,12 @@ class Stack:
 
 @asynccontextmanager
 async def kringloop_up(tmp_path: Path, **settings: str) -> AsyncIterator[Stack]:
-    """`kringloop up` in its own process group, with its own home, database and web port."""
+    """`kringloop up` in its own process group, with its own home, database and web port
+    (SQLite under tmp_path unless KRINGLOOP_DATABASE_URL is given, e.g. the test database)."""
     port = free_port()
+    settings.setdefault("KRINGLOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'kringloop.db'}")
     environment = clean_environment(
         KRINGLOOP_HOME=str(tmp_path / "home"),
-        KRINGLOOP_DATABASE_URL=f"sqlite:///{tmp_path / 'kringloop.db'}",
         KRINGLOOP_WEB_PORT=str(port), KRINGLOOP_ADMIN_TOKEN=ADMIN_TOKEN, **settings)
     log = tmp_path / "kringloop-up.log"
     with log.open("wb") as output:
@@ -128,10 +129,11 @@ def acknowledgements_in(outbox: Path) -> list[EmailMessage]:
 
 
 async def test_a_detractor_posted_to_kringloop_up_is_acknowledged_personally_within_two_seconds(
-    tmp_path: Path, smtp: MailServer, org: Organisation,
+    tmp_path: Path, smtp: MailServer, org: Organisation, database_url: str,
 ) -> None:
     async with kringloop_up(tmp_path, KRINGLOOP_SMTP_HOST="127.0.0.1",
-                            KRINGLOOP_SMTP_PORT=str(smtp.port)) as stack:
+                            KRINGLOOP_SMTP_PORT=str(smtp.port),
+                            KRINGLOOP_DATABASE_URL=database_url) as stack:
         await stack.healthy()
 
         case_id, posted_at = await post_detractor(stack.web_url)
