@@ -30,7 +30,7 @@ class MailActivities:
         self.org = org
         self.settings = settings
 
-    def _compose(self, order: CaseEmail, case: Case, response: SurveyResponse
+    def compose(self, order: CaseEmail, case: Case, response: SurveyResponse
                  ) -> tuple[Recipient, dict[str, object], str | None]:
         team = self.org.team(case.team_id) if case.team_id else None
         assignee = self.org.member(case.assignee_email) if case.assignee_email else None
@@ -97,7 +97,7 @@ class MailActivities:
                 raise ApplicationError(f"no case {order.case_id}", type="UnknownCase",
                                        non_retryable=True)
             case, response = found
-            to, context, reply_to = self._compose(order, case, response)
+            to, context, reply_to = self.compose(order, case, response)
             sender = self.settings.mail_from
             row = session.get(OutboxMessage, order.key)
             if row is None:

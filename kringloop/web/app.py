@@ -10,7 +10,18 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from kringloop.web.deps import Services, SignInRequired
 from kringloop.web.errors import install_error_handlers
-from kringloop.web.routes import cases, health, responses, resurvey, workspace_api
+from kringloop.web.routes import (
+    cases,
+    health,
+    pages,
+    pages_cases,
+    pages_outbox,
+    pages_signin,
+    pages_team,
+    responses,
+    resurvey,
+    workspace_api,
+)
 
 SESSION_LIFETIME_S = 12 * 3600
 
@@ -31,6 +42,7 @@ def create_app(services: Services) -> FastAPI:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
-    for module in (responses, cases, workspace_api, resurvey, health):
+    for module in (responses, cases, workspace_api, resurvey, health, pages, pages_signin,
+                   pages_cases, pages_team, pages_outbox):
         app.include_router(module.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request, status
@@ -26,6 +27,8 @@ class Services:
     org: Organisation
     engine: Engine
     temporal: Client
+    # The embedded SMTP sink's folder of .eml files (None unless `kringloop up` runs the sink).
+    outbox: Path | None = None
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,276 @@
+"""Signing in to the workspace pages, and the outbox of the embedded mail server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from kringloop.credentials import set_password
+from kringloop.database import session_for
+from kringloop.models import MagicLink
+from kringloop.smtp_sink import start_smtp_sink
+from kringloop.web.app import create_app
+from kringloop.web.deps import Services
+from tests.conftest import Kringloop, body_of
+
+BRAM = "bram.degroot@fietsenwinkel.example"  # Particulieren, Dutch
+PRIYA = "priya.nair@fietsenwinkel.example"  # English-speaking customers, English
+ESTHER = "esther.mulder@fietsenwinkel.example"  # lead of Particulieren, Dutch
+INGRID = "ingrid.hofman@fietsenwinkel.example"  # admin
+ADOPTED_BY = {BRAM: "klant-20417", PRIYA: "klant-48630"}
+
+
+class Browser:
+    """One person's browser on the workspace pages: keeps its cookies, fills in forms."""
+
+    def __init__(self, app: Any, *, language: str | None = None) -> None:
+        headers = {"Accept-Language": language} if language else {}
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                        base_url="http://kringloop.test", headers=headers)
+
+    async def get(self, path: str, **params: str) -> httpx.Response:
+        return await self.client.get(path, params=params or None)
+
+    async def submit(self, page: str, action: str, fields: dict[str, str]) -> httpx.Response:
+        """Open `page` and post one of its forms, with the CSRF token the page carries."""
+        return await self.client.post(action, data={**fields, "csrf_token": await self.token(page)})
+
+    async def token(self, page: str) -> str:
+        html = (await self.get(page)).text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert found, f"no form on {page}"
+        return found.group(1)
+
+
+def browser(live: Kringloop, **kwargs: Any) -> Browser:
+    """A browser on its own instance of the web app, sharing the live services."""
+    return Browser(create_app(Services(settings=live.settings, org=live.org, engine=live.engine,
+                                       temporal=live.env.client)), **kwargs)
+
+
+async def sign_in_link(live: Kringloop, email: str, *, known: int = 0) -> str:
+    """The path of the newest sign-in link mailed to `email` (after `known` earlier ones)."""
+    for _ in range(200):
+        mails = live.smtp.to(email, "sign_in")
+        if len(mails) > known:
+            found = re.search(r"http://kringloop\.test(/login/magic/\S+)", body_of(mails[-1]))
+            assert found, body_of(mails[-1])
+            return found.group(1)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no sign-in link reached {email}")
+
+
+async def signed_in(live: Kringloop, email: str) -> Browser:
+    """A browser signed in as `email` the way a member does it: by the emailed link."""
+    person = browser(live)
+    known = len(live.smtp.to(email, "sign_in"))
+    await person.submit("/login", "/login/link", {"email": email})
+    answer = await person.get(await sign_in_link(live, email, known=known))
+    assert (answer.status_code, answer.headers["location"]) == (303, "/queue")
+    return person
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+# --- signing in by emailed link -----------------------------------------------------------------
+
+async def test_a_member_signs_in_with_the_link_from_her_email_and_lands_on_her_queue(
+    live: Kringloop,
+) -> None:
+    bram = await signed_in(live, BRAM)
+
+    queue = await bram.get("/queue")
+
+    assert queue.status_code == 200
+    assert "Bram de Groot" in queue.text and 'id="sign-out"' in queue.text
+
+
+async def test_a_sign_in_link_works_once(live: Kringloop) -> None:
+    bram = browser(live)
+    await bram.submit("/login", "/login/link", {"email": BRAM})
+    link = await sign_in_link(live, BRAM)
+    assert (await bram.get(link)).status_code == 303
+
+    again = await browser(live).get(link)
+
+    assert again.status_code == 400
+    assert 'href="/login"' in again.text
+
+
+async def test_an_expired_sign_in_link_is_refused(live: Kringloop) -> None:
+    await browser(live).submit("/login", "/login/link", {"email": BRAM})
+    link = await sign_in_link(live, BRAM)
+    with session_for(live.engine) as session:
+        session.exec(update(MagicLink).values(  # type: ignore[call-overload]
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.commit()
+
+    answer = await browser(live).get(link)
+
+    assert answer.status_code == 400
+    assert "/queue" not in answer.headers.get("location", "")
+
+
+def same_page(answer: httpx.Response, email: str) -> str:
+    """The page without what differs by itself: the address typed and the CSRF token."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", answer.text).replace(email, "EMAIL")
+
+
+async def test_an_unknown_address_sees_the_same_page_and_gets_no_mail(live: Kringloop) -> None:
+    stranger = "nobody@fietsenwinkel.example"
+    known = await browser(live).submit("/login", "/login/link", {"email": BRAM})
+    unknown = await browser(live).submit("/login", "/login/link", {"email": stranger})
+
+    assert known.status_code == unknown.status_code == 200
+    assert same_page(known, BRAM) == same_page(unknown, stranger)
+    await sign_in_link(live, BRAM)
+    assert live.smtp.to(stranger) == []
+    typed = await browser(live).submit("/login", "/login/link", {"email": "<b>wie</b>"})
+    assert "&lt;b&gt;wie&lt;/b&gt;" in typed.text and "<b>wie" not in typed.text
+
+
+async def test_a_visitor_is_sent_to_sign_in_and_comes_back_where_they_were_going(
+    live: Kringloop,
+) -> None:
+    with session_for(live.engine) as session:
+        set_password(session=session, email=BRAM, password="fietsbel-rinkelt-2x")
+    visitor = browser(live)
+
+    answer = await visitor.get("/queue", status="resolved")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/queue%3Fstatus%3Dresolved"
+    page = await visitor.get(answer.headers["location"])
+    assert 'name="next" value="/queue?status=resolved"' in page.text
+
+    signed = await visitor.submit(answer.headers["location"], "/login/password", {
+        "email": "Bram.deGroot@fietsenwinkel.example", "password": "fietsbel-rinkelt-2x",
+        "next": "/queue?status=resolved"})
+
+    assert (signed.status_code, signed.headers["location"]) == (303, "/queue?status=resolved")
+    assert (await visitor.get("/queue")).status_code == 200
+
+
+async def test_a_wrong_password_shows_the_form_again_with_a_message(live: Kringloop) -> None:
+    with session_for(live.engine) as session:
+        set_password(session=session, email=BRAM, password="fietsbel-rinkelt-2x")
+    visitor = browser(live)
+
+    answer = await visitor.submit("/login", "/login/password",
+                                  {"email": BRAM, "password": "fietsbel-rinkelt-3x"})
+
+    assert answer.status_code == 401
+    assert 'role="alert"' in answer.text and 'id="sign-in-password"' in answer.text
+    assert (await visitor.get("/queue")).status_code == 303
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+async def test_sign_in_never_sends_anyone_to_another_site(live: Kringloop, target: str) -> None:
+    with session_for(live.engine) as session:
+        set_password(session=session, email=BRAM, password="fietsbel-rinkelt-2x")
+
+    answer = await browser(live).submit("/login", "/login/password", {
+        "email": BRAM, "password": "fietsbel-rinkelt-2x", "next": target})
+
+    assert (answer.status_code, answer.headers["location"]) == (303, "/queue")
+
+
+async def test_forms_without_the_sessions_csrf_token_are_refused(live: Kringloop) -> None:
+    bram = await signed_in(live, BRAM)
+
+    missing = await bram.client.post("/logout")
+    wrong = await bram.client.post("/logout", data={"csrf_token": "guessed"})
+    link = await browser(live).client.post("/login/link", data={"email": BRAM})
+
+    assert (missing.status_code, wrong.status_code, link.status_code) == (403, 403, 403)
+    assert (await bram.get("/queue")).status_code == 200  # still signed in
+
+
+async def test_signing_out_ends_the_session(live: Kringloop) -> None:
+    bram = await signed_in(live, BRAM)
+
+    answer = await bram.submit("/queue", "/logout", {})
+
+    assert (answer.status_code, answer.headers["location"]) == (303, "/login")
+    assert (await bram.get("/queue")).status_code == 303
+    assert (await browser(live).get("/")).headers["location"] == "/queue"
+
+
+# --- the outbox of the embedded mail server ------------------------------------------------------
+
+@contextmanager
+def embedded(live: Kringloop, tmp_path: Path, **settings: Any) -> Iterator[Any]:
+    """The web app as `kringloop up` runs it without a mail server: with the SMTP sink."""
+    folder = tmp_path / "outbox"
+    sink = start_smtp_sink(folder)
+    try:
+        configured = live.settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": sink.port, **settings})
+        yield create_app(Services(settings=configured, org=live.org, engine=live.engine,
+                                  temporal=live.env.client, outbox=folder))
+    finally:
+        sink.stop()
+
+
+async def outbox_when(reader: Browser, text: str) -> str:
+    for _ in range(200):
+        outbox = await reader.get("/outbox")
+        assert outbox.status_code == 200, outbox.text
+        if text in outbox.text:
+            return outbox.text
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{text!r} never reached the outbox")
+
+
+async def test_a_new_member_signs_in_with_the_link_from_the_embedded_outbox(
+    live: Kringloop, tmp_path: Path,
+) -> None:
+    with embedded(live, tmp_path) as app:
+        newcomer = Browser(app)
+        await newcomer.submit("/login", "/login/link", {"email": BRAM})
+
+        outbox = await outbox_when(newcomer, "Je inloglink voor Kringloop")
+
+        assert "anyone who can open this page" in outbox or "mag iedereen" in outbox
+        link = re.search(r'href="http://kringloop\.test(/login/magic/[^"]+)"', outbox)
+        assert link, outbox
+        assert (await newcomer.get(link.group(1))).headers["location"] == "/queue"
+        name = re.search(r'href="/outbox/([^"/]+\.eml)"', outbox)
+        assert name, outbox
+        message = await newcomer.get(f"/outbox/{name.group(1)}")
+        assert f'<iframe class="mail" sandbox="" src="/outbox/{name.group(1)}/html"' in message.text
+        html = await newcomer.get(f"/outbox/{name.group(1)}/html")
+        assert html.headers["content-security-policy"].startswith("sandbox")
+        assert (await newcomer.get("/outbox/..%2Fsecret_key")).status_code == 404
+
+
+async def test_without_the_embedded_mail_server_there_is_no_outbox(live: Kringloop) -> None:
+    bram = await signed_in(live, BRAM)
+
+    assert (await bram.get("/outbox")).status_code == 404
+    assert 'href="/outbox"' not in (await bram.get("/queue")).text
+
+
+async def test_an_outbox_reachable_from_the_network_is_for_admins_only(
+    live: Kringloop, tmp_path: Path,
+) -> None:
+    with session_for(live.engine) as session:
+        set_password(session=session, email=INGRID, password="beheer-het-goed-2x")
+    with embedded(live, tmp_path, web_host="0.0.0.0") as app:
+        visitor, admin = Browser(app), Browser(app)
+        await admin.submit("/login", "/login/password",
+                           {"email": INGRID, "password": "beheer-het-goed-2x"})
+
+        assert (await visitor.get("/outbox")).status_code == 403
+        assert (await admin.get("/outbox")).status_code == 200

@@ -1,0 +1,230 @@
+"""Working cases in the browser: my queue, the case page and its four forms."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kringloop.database import session_for
+from kringloop.models import Case
+from tests.conftest import Kringloop
+from tests.test_pages import ADOPTED_BY, BRAM, ESTHER, PRIYA, signed_in, unique
+
+
+async def case_for(live: Kringloop, member: str, score: int = 4, **respondent: Any
+                   ) -> dict[str, Any]:
+    """A case from a customer `member` has adopted, once it is assigned and acknowledged."""
+    comment = respondent.pop("comment", "Fiets te laat")
+    who = {"id": ADOPTED_BY[member], "name": "Anna Visser", "email": "anna@example.nl",
+           "language": "nl", **respondent}
+    posted = await live.post_response(unique("page"), score, respondent=who, comment=comment)
+    return await live.case_when(posted["case_id"], lambda c: c["assignee"] and [
+        e["kind"] for e in c["timeline"]].count("email_sent") == 2)
+
+
+def move_callback(live: Kringloop, case_id: str, due_at: datetime) -> None:
+    with session_for(live.engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        case.callback_due_at = due_at
+        session.add(case)
+        session.commit()
+
+
+def row(html: str, case_id: str) -> str:
+    found = re.search(rf'<tr data-case-id="{re.escape(case_id)}"[^>]*>.*?</tr>', html, re.S)
+    assert found, f"{case_id} is not in the queue"
+    return found.group(0)
+
+
+def element(html: str, element_id: str) -> str:
+    found = re.search(rf'<(\w+)[^>]* id="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
+    assert found, f"no #{element_id} on the page"
+    return found.group(2)
+
+
+# --- my queue ------------------------------------------------------------------------------------
+
+async def test_my_queue_puts_due_callbacks_first_and_marks_the_overdue_one(
+    live: Kringloop,
+) -> None:
+    soon = await case_for(live, BRAM, score=2)  # due within 24 business hours
+    later = await case_for(live, BRAM, score=5)  # 48 business hours ...
+    move_callback(live, later["case_id"], datetime.now(UTC) - timedelta(hours=2))  # ... missed
+    called = await case_for(live, BRAM, score=3)
+    await live.act(called["case_id"], "callback-attempts", {"outcome": "no_answer"})
+    bram = await signed_in(live, BRAM)
+
+    queue = (await bram.get("/queue")).text
+
+    order = re.findall(r'<tr data-case-id="([^"]+)"', queue)
+    assert order == [later["case_id"], soon["case_id"], called["case_id"]]
+    overdue = row(queue, later["case_id"])
+    assert 'class="overdue"' in overdue and "2 u te laat" in overdue
+    assert f'<a href="/cases/{soon["case_id"]}">' in row(queue, soon["case_id"])
+    assert "bellen binnen" in row(queue, soon["case_id"])
+    assert "teruggebeld" in row(queue, called["case_id"])
+    assert 'class="overdue"' not in row(queue, soon["case_id"])
+
+
+async def test_queue_filters_and_a_kind_word_when_it_is_empty(live: Kringloop) -> None:
+    angry = await case_for(live, BRAM, score=1)
+    await case_for(live, BRAM, score=6)
+    bram = await signed_in(live, BRAM)
+
+    filtered = (await bram.get("/queue", band="0-3")).text
+    resolved = (await bram.get("/queue", status="resolved")).text
+    nonsense = await bram.get("/queue", status="<everything>", page="-3")
+
+    assert re.findall(r'<tr data-case-id="([^"]+)"', filtered) == [angry["case_id"]]
+    assert "Geen cases die bij deze filters passen" in resolved
+    assert nonsense.status_code == 200 and len(re.findall("<tr data-case-id", nonsense.text)) == 2
+    priya = await signed_in(live, PRIYA)
+    assert "Your queue is empty" in (await priya.get("/queue")).text
+
+
+async def test_what_respondents_wrote_is_shown_as_text_never_as_markup(live: Kringloop) -> None:
+    case = await case_for(live, BRAM, name='<script>alert("naam")</script>',
+                          comment="<img src=x onerror=alert(1)> & meer")
+    bram = await signed_in(live, BRAM)
+
+    for html in ((await bram.get("/queue")).text,
+                 (await bram.get(f"/cases/{case['case_id']}")).text):
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(&#34;naam&#34;)&lt;/script&gt;" in html
+        assert "&lt;img src=x onerror=alert(1)&gt; &amp; meer" in html
+
+
+# --- the case page ---------------------------------------------------------------------------
+
+async def test_the_case_page_shows_the_respondent_the_clock_and_the_timeline(
+    live: Kringloop,
+) -> None:
+    case = await case_for(live, BRAM, score=3, phone="+31 6 1234 5678", segment="webshop")
+    bram = await signed_in(live, BRAM)
+
+    html = (await bram.get(f"/cases/{case['case_id']}")).text
+
+    assert "Anna Visser" in html and "anna@example.nl" in html and "+31 6 1234 5678" in html
+    assert "webshop" in html and "Fiets te laat" in html and "criticus" in html
+    assert element(html, "case-status") == "toegewezen"
+    assert "bellen binnen" in element(html, "sla-clock")
+    kinds = re.findall(r'<li data-kind="([^"]+)"', element(html, "timeline"))
+    assert {"opened", "assigned", "callback_scheduled", "email_sent"} <= set(kinds)
+    assert 'id="reassign"' not in html  # a member does not reassign
+
+
+async def test_another_teams_case_is_not_found_for_a_member(live: Kringloop) -> None:
+    case = await case_for(live, PRIYA)
+    bram = await signed_in(live, BRAM)
+
+    page = await bram.get(f"/cases/{case['case_id']}")
+    action = await bram.submit("/queue", f"/cases/{case['case_id']}/notes", {"text": "hallo"})
+
+    assert (page.status_code, action.status_code) == (404, 404)
+    assert "Anna Visser" not in page.text
+    assert "note" not in [e["kind"] for e in (await live.case(case["case_id"]))["timeline"]]
+
+
+async def test_a_member_logs_attempts_and_a_note_through_the_forms(live: Kringloop) -> None:
+    case = await case_for(live, BRAM)
+    page = f"/cases/{case['case_id']}"
+    bram = await signed_in(live, BRAM)
+
+    tried = await bram.submit(page, f"{page}/callback-attempts",
+                              {"outcome": "no_answer", "note": "Voicemail ingesproken"})
+    shown = await bram.get(page)
+    reached = await bram.submit(page, f"{page}/callback-attempts", {"outcome": "reached"})
+    noted = await bram.submit(page, f"{page}/notes", {"text": "Belt liever na 17 uur"})
+
+    assert (tried.status_code, tried.headers["location"]) == (303, page)
+    assert re.search(r'role="status"[^>]*>Je belpoging staat op de tijdlijn', shown.text)
+    assert "teruggebeld" in element(shown.text, "sla-clock")
+    assert reached.status_code == noted.status_code == 303
+    after = await live.case(case["case_id"])
+    assert after["attempts"] == 2
+    entries = [(e["kind"], e["actor"], e["detail"]) for e in after["timeline"]]
+    assert ("callback_attempt", "Bram de Groot", "no_answer: Voicemail ingesproken") in entries
+    assert ("callback_attempt", "Bram de Groot", "reached") in entries
+    assert ("note", "Bram de Groot", "Belt liever na 17 uur") in entries
+
+
+async def test_forms_without_the_right_csrf_token_change_nothing(live: Kringloop) -> None:
+    case = await case_for(live, BRAM)
+    before = await live.case(case["case_id"])
+    bram = await signed_in(live, BRAM)
+    action = f"/cases/{case['case_id']}/callback-attempts"
+
+    missing = await bram.client.post(action, data={"outcome": "reached"})
+    wrong = await bram.client.post(action, data={"outcome": "reached", "csrf_token": "raden"})
+
+    assert missing.status_code == wrong.status_code == 403
+    assert await live.case(case["case_id"]) == before
+
+
+async def test_a_lead_reassigns_to_a_colleague_from_the_case_page(live: Kringloop) -> None:
+    case = await case_for(live, BRAM)
+    page = f"/cases/{case['case_id']}"
+    esther = await signed_in(live, ESTHER)
+    html = (await esther.get(page)).text
+    choices = re.findall(r'<option value="([^"]+)"', element(html, "member"))
+    assert BRAM not in choices and "noor.hendriks@fietsenwinkel.example" in choices
+
+    answer = await esther.submit(page, f"{page}/reassign",
+                                 {"member": "noor.hendriks@fietsenwinkel.example"})
+
+    assert answer.status_code == 303
+    after = await live.case(case["case_id"])
+    assert after["assignee"]["email"] == "noor.hendriks@fietsenwinkel.example"
+    bram = await signed_in(live, BRAM)
+    refused = await bram.submit(page, f"{page}/reassign", {"member": BRAM})
+    assert refused.status_code == 403 and 'role="alert"' in refused.text
+
+
+async def test_resolving_with_a_preview_of_the_closing_email(live: Kringloop) -> None:
+    case = await case_for(live, BRAM)
+    page = f"/cases/{case['case_id']}"
+    bram = await signed_in(live, BRAM)
+    fields = {"root_cause": "delivery-late", "action_taken": "Nieuwe fiets gratis bezorgd",
+              "message": "Sorry! <script>alert(1)</script>"}
+
+    # The preview button submits the resolve form by GET; the token is dropped from the address.
+    via_button = await bram.client.get(f"{page}/closing-preview",
+                                       params={**fields, "csrf_token": await bram.token(page)})
+    assert via_button.status_code == 303 and "csrf" not in via_button.headers["location"]
+    preview = await bram.get(via_button.headers["location"])
+    shown = element(preview.text, "closing-preview")
+    assert "Anna, dit hebben we met je feedback gedaan" in shown
+    assert "Nieuwe fiets gratis bezorgd" in shown and "Bram de Groot" in shown
+    assert "Sorry! &lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert "<script>alert(1)" not in preview.text
+    assert "Nieuwe fiets gratis bezorgd</textarea>" in preview.text  # the form is kept
+    assert live.smtp.to("anna@example.nl", "closing") == []
+
+    resolved = await bram.submit(page, f"{page}/resolve", fields)
+
+    assert resolved.status_code == 303
+    after = await live.case_when(case["case_id"], lambda c: c["resolved_at"])
+    assert after["root_cause"] == "delivery-late"
+    html = (await bram.get(page)).text
+    assert element(html, "case-status") == "opgelost"
+    assert 'id="resolve"' not in html and 'id="log-attempt"' not in html
+
+
+async def test_a_refused_resolution_shows_why_and_keeps_what_was_typed(live: Kringloop) -> None:
+    case = await case_for(live, BRAM)
+    page = f"/cases/{case['case_id']}"
+    bram = await signed_in(live, BRAM)
+
+    answer = await bram.submit(page, f"{page}/resolve", {
+        "root_cause": "weather", "action_taken": "Regenpak gestuurd", "message": "Tot ziens"})
+
+    assert answer.status_code == 422
+    alert = element(answer.text, "resolve-error")
+    assert "unknown root cause &#39;weather&#39;" in alert
+    assert 'id="root-cause" required aria-invalid="true"' in answer.text
+    assert "Regenpak gestuurd</textarea>" in answer.text and "Tot ziens</textarea>" in answer.text
+    empty = await bram.submit(page, f"{page}/notes", {"text": "  "})
+    assert empty.status_code == 422 and "text:" in element(empty.text, "notes-error")
+    assert (await live.case(case["case_id"]))["resolved_at"] is None
