@@ -1,15 +1,26 @@
-"""The `kringloop` command: run the stack or its parts, import responses, run the demo."""
+"""The `kringloop` command: run the stack or its parts, import responses, run the demo, and
+give team members their sign-in secrets (passwords, personal API tokens)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlmodel import Session
 
+from kringloop.access import Principal, principal_for
+from kringloop.credentials import api_tokens_of, create_api_token, revoke_api_token, set_password
+from kringloop.database import create_tables, make_engine, session_for
 from kringloop.org import OrgFileError, load_organisation
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.stack import Running, run_stack
@@ -106,3 +117,129 @@ def demo(
 
     settings = _settings(time_scale=time_scale)
     raise typer.Exit(asyncio.run(run_demo(settings, responses=responses, console=console)))
+
+
+# Sign-in secrets: `kringloop member ...` and `kringloop token ...` -------------------------------
+
+member_app = typer.Typer(help="Team members' sign-in: set a password.", no_args_is_help=True)
+token_app = typer.Typer(help="Personal API tokens for the JSON API.", no_args_is_help=True)
+app.add_typer(member_app, name="member")
+app.add_typer(token_app, name="token")
+
+
+def _refuse(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"kringloop: {message}", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _person(settings: Settings, email: str) -> Principal:
+    """The member or admin with this email in the organisation file; exit 2 for anyone else."""
+    person = principal_for(load_organisation(settings.org_file), email)
+    if person is None:
+        raise _refuse(f"{email} is not a member or admin in {settings.org_file}")
+    return person
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    engine = make_engine(settings.database_url)
+    try:
+        create_tables(engine)
+        with session_for(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
+
+
+@member_app.command("set-password")
+def member_set_password(
+    email: Annotated[str, typer.Argument(help="the member's email, as in the organisation file")],
+    stdin: Annotated[bool, typer.Option(
+        "--stdin", help="read the password from standard input instead of prompting")] = False,
+) -> None:
+    """Set (or replace) a member's password for password sign-in; at least 12 characters."""
+    settings = _settings()
+    person = _person(settings, email)
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"New password for {person.email}", hide_input=True,
+                                confirmation_prompt=True)
+    with _database(settings) as session:
+        try:
+            set_password(session=session, email=person.email, password=password)
+        except ValueError as refused:  # too short: the rule lives in one place
+            raise _refuse(str(refused)) from None
+    console.print(f"Password set for {person.name} <{person.email}>.", markup=False,
+                  highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Argument(help="the member's email, as in the organisation file")],
+    label: Annotated[str, typer.Option(help="what the token is for, e.g. 'laptop script'")] = "",
+) -> None:
+    """Create a personal API token; the secret is shown this once and never stored."""
+    settings = _settings()
+    person = _person(settings, email)
+    with _database(settings) as session:
+        token_id, secret = create_api_token(session=session, email=person.email, label=label)
+    console.print(f"Token {token_id} for {person.name} <{person.email}> "
+                  "(shown only now; use it as 'Authorization: Bearer <token>'):",
+                  markup=False, highlight=False)
+    console.print(secret, markup=False, highlight=False)
+
+
+@token_app.command("list")
+def token_list(
+    email: Annotated[str, typer.Argument(help="the member's email, as in the organisation file")],
+) -> None:
+    """A member's API tokens: when made, last used, revoked. Secrets are never shown."""
+    settings = _settings()
+    person = _person(settings, email)
+    with _database(settings) as session:
+        tokens = api_tokens_of(session=session, email=person.email)
+    table = Table(title=escape(f"API tokens of {person.name} <{person.email}>"))
+    for column in ("id", "label", "created", "last used", "revoked"):
+        table.add_column(column, no_wrap=column != "label")
+    for token in tokens:
+        table.add_row(token.id, escape(token.label), _when(token.created_at),
+                      _when(token.last_used_at), _when(token.revoked_at))
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="the token's id, as `token list` shows it")],
+) -> None:
+    """Revoke a token at once: the JSON API refuses it from the next request on."""
+    settings = _settings()
+    with _database(settings) as session:
+        if not revoke_api_token(session=session, token_id=token_id):
+            raise _refuse(f"no such active token: {token_id}", code=1)
+    console.print(f"Token {token_id} revoked.", markup=False, highlight=False)
+
+
+# The schema: `kringloop db upgrade` ------------------------------------------------------------
+
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the configured database to the newest schema; safe to run again."""
+    from kringloop.database import make_engine
+    from kringloop.migrations import upgrade_to_head
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    console.print("database schema is up to date")

@@ -1,0 +1,104 @@
+"""An operator hands team members their sign-in secrets: `kringloop member`, `kringloop token`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from kringloop.credentials import password_matches
+from kringloop.database import session_for
+from tests.conftest import Kringloop
+from tests.test_cli import KRINGLOOP, clean_environment
+
+JOOST = "joost.bakker@fietsenwinkel.example"
+
+
+def kringloop(*args: str, tmp_path: Path, database_url: str, stdin: str = ""
+              ) -> subprocess.CompletedProcess[str]:
+    """The console script with only its home and the test's database set."""
+    return subprocess.run(
+        [str(KRINGLOOP), *args], cwd=tmp_path, input=stdin, capture_output=True, text=True,
+        timeout=60, check=False, env=clean_environment(
+            KRINGLOOP_HOME=str(tmp_path / "home"), KRINGLOOP_DATABASE_URL=database_url))
+
+
+def test_a_member_gets_a_password_set_from_a_script(
+    tmp_path: Path, engine: Engine, database_url: str,
+) -> None:
+    result = kringloop("member", "set-password", "Joost.Bakker@fietsenwinkel.example", "--stdin",
+                       tmp_path=tmp_path, database_url=database_url,
+                       stdin="fietsen-en-koffie\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "Joost Bakker" in result.stdout
+    with session_for(engine) as session:
+        assert password_matches(session=session, email=JOOST, password="fietsen-en-koffie")
+        assert not password_matches(session=session, email=JOOST, password="fietsen-en-thee")
+
+
+def test_a_password_under_twelve_characters_is_refused(
+    tmp_path: Path, engine: Engine, database_url: str,
+) -> None:
+    result = kringloop("member", "set-password", JOOST, "--stdin",
+                       tmp_path=tmp_path, database_url=database_url, stdin="kort-wacht\n")
+
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip().splitlines() == [
+        "kringloop: a password needs at least 12 characters"]
+    with session_for(engine) as session:
+        assert not password_matches(session=session, email=JOOST, password="kort-wacht")
+
+
+OUTSIDER_COMMANDS = [["member", "set-password", "--stdin"], ["token", "create"], ["token", "list"]]
+
+
+@pytest.mark.parametrize("command", OUTSIDER_COMMANDS, ids=" ".join)
+def test_someone_outside_the_organisation_gets_no_secret(
+    tmp_path: Path, database_url: str, command: list[str],
+) -> None:
+    result = kringloop(*command, "stranger@example.com", tmp_path=tmp_path,
+                       database_url=database_url, stdin="a long enough secret\n")
+
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    [line] = result.stderr.strip().splitlines()
+    assert "stranger@example.com is not a member or admin" in line
+
+
+async def test_a_personal_token_opens_the_api_until_it_is_revoked(
+    tmp_path: Path, live: Kringloop,
+) -> None:
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(kringloop, *args, tmp_path=tmp_path,
+                                       database_url=live.settings.database_url)
+
+    async def me() -> int:
+        answer = await live.api.get("/api/me", headers={"Authorization": f"Bearer {secret}"})
+        if answer.status_code == 200:
+            assert answer.json()["email"] == JOOST
+        return answer.status_code
+
+    created = await run("token", "create", JOOST, "--label", "laptop script")
+    assert created.returncode == 0, created.stderr
+    found = re.search(r"^kl_([0-9a-f]+)_\S+$", created.stdout, re.MULTILINE)
+    assert found, created.stdout
+    secret, token_id = found.group(0), found.group(1)
+    assert f"Token {token_id} for Joost Bakker" in created.stdout
+    assert await me() == 200
+
+    listed = await run("token", "list", JOOST)
+    assert listed.returncode == 0, listed.stderr
+    assert token_id in listed.stdout and "laptop script" in listed.stdout
+    assert secret not in listed.stdout and secret.split("_")[2][:8] not in listed.stdout
+
+    revoked = await run("token", "revoke", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert await me() == 401
+
+    again = await run("token", "revoke", token_id)
+    assert again.returncode == 1
+    assert "no such active token" in again.stderr
