@@ -20,7 +20,8 @@ from sqlmodel import Session
 
 from kringloop.access import Principal, principal_for
 from kringloop.credentials import api_tokens_of, create_api_token, revoke_api_token, set_password
-from kringloop.database import create_tables, make_engine, session_for
+from kringloop.database import make_engine, session_for
+from kringloop.migrations import SchemaOutOfDate, ensure_schema
 from kringloop.org import OrgFileError, load_organisation
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.stack import Running, run_stack
@@ -67,7 +68,10 @@ def _print_urls(running: Running) -> None:
 
 def _run(settings: Settings, *, worker: bool, web: bool) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=_print_urls))
+    try:
+        asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=_print_urls))
+    except SchemaOutOfDate as behind:
+        raise _refuse(str(behind)) from None
     console.print("Kringloop stopped.")
 
 
@@ -144,9 +148,11 @@ def _person(settings: Settings, email: str) -> Principal:
 def _database(settings: Settings) -> Iterator[Session]:
     engine = make_engine(settings.database_url)
     try:
-        create_tables(engine)
+        ensure_schema(engine)
         with session_for(engine) as session:
             yield session
+    except SchemaOutOfDate as behind:
+        raise _refuse(str(behind)) from None
     finally:
         engine.dispose()
 

@@ -16,8 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import Client
 
-from kringloop.database import create_tables, make_engine
+from kringloop.database import make_engine
 from kringloop.intake import receive_response
+from kringloop.migrations import ensure_schema
 from kringloop.models import ResponseCreate
 from kringloop.org import OrgFileError, load_organisation
 from kringloop.settings import Settings
@@ -185,7 +186,7 @@ async def run_import(path: Path, *, settings: Settings, console: Console) -> int
                       f"{error}", markup=False, highlight=False, soft_wrap=True)
         return 2
     engine = make_engine(settings.database_url)
-    create_tables(engine)
+    ensure_schema(engine)
     report = ImportReport(refused=[f"line {line.number}: {line.refusal}"
                                    for line in lines if line.refusal])
     good = [line for line in lines if line.response is not None]

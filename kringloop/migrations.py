@@ -40,3 +40,30 @@ def is_at_head(engine: Engine) -> bool:
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
     return set(current) == set(script.get_heads())
+
+
+class SchemaOutOfDate(Exception):
+    """A shared database that needs `kringloop db upgrade` before this version can use it."""
+
+
+def ensure_schema(engine: Engine) -> None:
+    """The embedded SQLite database is migrated automatically; a shared production database
+    only by an operator's `kringloop db upgrade`, never behind the back of other processes."""
+    if engine.dialect.name == "sqlite":
+        upgrade_to_head(engine)
+    elif not is_at_head(engine):
+        raise SchemaOutOfDate(
+            f"the database at {engine.url.render_as_string(hide_password=True)} is not at the "
+            "newest schema: run `kringloop db upgrade` first")
+
+
+def create_at_head(engine: Engine) -> None:
+    """Create the tables straight from the models and mark them as migrated: the test suite's
+    quick path (tests/test_migrations.py proves the migrations give the same schema)."""
+    from kringloop.database import create_tables
+
+    create_tables(engine)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.stamp(config, "head")

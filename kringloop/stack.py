@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from kringloop.database import create_tables, make_engine
+from kringloop.database import make_engine
+from kringloop.migrations import ensure_schema
 from kringloop.org import Organisation, load_organisation
 from kringloop.settings import Settings
 from kringloop.smtp_sink import free_port, start_smtp_sink
@@ -92,7 +93,7 @@ async def run_stack(
         if web and not settings.web_port:
             settings = settings.model_copy(update={"web_port": free_port(settings.web_host)})
         engine = make_engine(settings.database_url)
-        create_tables(engine)
+        ensure_schema(engine)
         stack.callback(engine.dispose)
         tasks: list[asyncio.Task[None]] = []
         running = Running(settings=settings, org=org, engine=engine, client=client,

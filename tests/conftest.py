@@ -24,7 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from kringloop.case_queries import timeline_of
-from kringloop.database import create_tables, make_engine, session_for
+from kringloop.database import make_engine, session_for
+from kringloop.migrations import create_at_head
 from kringloop.org import Organisation, load_organisation
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
 from kringloop.smtp_sink import free_port
@@ -144,7 +145,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    create_tables(engine)
+    create_at_head(engine)
     yield engine
     engine.dispose()
 
