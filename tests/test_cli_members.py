@@ -93,7 +93,8 @@ async def test_a_personal_token_opens_the_api_until_it_is_revoked(
     listed = await run("token", "list", JOOST)
     assert listed.returncode == 0, listed.stderr
     assert token_id in listed.stdout and "laptop script" in listed.stdout
-    assert secret not in listed.stdout and secret.split("_")[2][:8] not in listed.stdout
+    assert secret not in listed.stdout
+    assert secret.removeprefix(f"kl_{token_id}_")[:12] not in listed.stdout
 
     revoked = await run("token", "revoke", token_id)
     assert revoked.returncode == 0, revoked.stderr

@@ -1,0 +1,83 @@
+"""A team member works a case in a real browser: from the sign-in email to the closing email."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from email.message import EmailMessage
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+
+from tests.conftest import MailServer, body_of
+from tests.test_end_to_end import ANNA, Stack, case_when, post_detractor
+
+MAGIC_LINK = re.compile(r"https?://\S+/login/magic/[A-Za-z0-9_-]+")
+
+
+async def mail_to(smtp: MailServer, address: str, kind: str, *, timeout: float = 10
+                  ) -> EmailMessage:
+    """The first email of this kind to this address, once the SMTP server has it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := smtp.to(address, kind)):
+        assert asyncio.get_running_loop().time() < deadline, f"no {kind} email to {address}"
+        await asyncio.sleep(0.05)
+    return found[0]
+
+
+async def log_attempt(page: Page, outcome: str, note: str) -> None:
+    await page.select_option("#outcome", outcome)
+    await page.fill("#attempt-note", note)
+    await page.click("#log-attempt")
+    await expect(page.get_by_role("status").first).to_be_visible()
+
+
+async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_email(
+    stack: Stack, smtp: MailServer, page: Page, screenshots: Path,
+) -> None:
+    case_id, _ = await post_detractor(stack.web_url)
+    assignee = (await case_when(stack.web_url, case_id, {"assigned"}))["assignee"]
+
+    # Sign in with the one-time link from the email.
+    await page.goto("/login")
+    await page.fill("#email", assignee["email"])
+    await page.click("#send-link")
+    sign_in = await mail_to(smtp, assignee["email"], "sign_in")
+    link = MAGIC_LINK.search(body_of(sign_in))
+    assert link, body_of(sign_in)
+    await page.goto(link.group(0))
+    await expect(page).to_have_url(re.compile(r"/queue(\?.*)?$"))
+
+    # The new case is in my queue; open it.
+    row = page.locator(f'tr[data-case-id="{case_id}"]')
+    await expect(row).to_be_visible()
+    await row.locator(f'a[href="/cases/{case_id}"]').click()
+    await expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))
+    await expect(page.locator("#case-status")).to_be_visible()
+    attempts = page.locator('#timeline li[data-kind="callback_attempt"]')
+    await expect(attempts).to_have_count(0)
+
+    # Not reached the first time, reached the second.
+    await log_attempt(page, "no_answer", "Voicemail ingesproken, morgen opnieuw.")
+    await expect(attempts).to_have_count(1)
+    await expect(attempts.first).to_contain_text("Voicemail ingesproken")
+    await log_attempt(page, "reached", "Anna gesproken: fiets kwam een week te laat.")
+    await expect(attempts).to_have_count(2)
+
+    # Resolve, and tell Anna what was done.
+    await page.select_option("#root-cause", "delivery-late")
+    await page.fill("#action-taken", "Bezorgkosten terugbetaald en de planning met de "
+                                     "vervoerder aangescherpt.")
+    await page.fill("#message", "Sorry voor het wachten, Anna. Je volgende bezorging "
+                                "plannen we persoonlijk in.")
+    await page.click("#resolve")
+    await expect(page.get_by_role("status").first).to_be_visible()
+    await expect(page.locator("#case-status")).to_contain_text(
+        re.compile("resolved|opgelost", re.IGNORECASE))
+    await expect(page.locator('#timeline li[data-kind="resolution"]')).to_have_count(1)
+    await page.screenshot(path=screenshots / "case-page-resolved.png", full_page=True)
+
+    closing = body_of(await mail_to(smtp, ANNA["email"], "closing"))
+    assert "Bezorgkosten terugbetaald" in closing
+    assert "Je volgende bezorging plannen we persoonlijk in." in closing
+    assert assignee["name"] in closing
