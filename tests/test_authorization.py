@@ -116,3 +116,67 @@ async def test_a_member_queue_holds_only_their_own_cases(live: Kringloop) -> Non
     queue = (await live.api.get("/api/queue", headers=headers["member A"])).json()
     assert {item["case_id"] for item in queue["items"]} == {
         c for c, owner in owners.items() if owner == me}
+
+
+# --- the same matrix for the pages (session cookie + CSRF token) --------------------------------
+
+PageCall = Callable[[Any, str, Kringloop], Awaitable[httpx.Response]]
+
+
+async def _post(person: Any, path: str, fields: dict[str, str]) -> httpx.Response:
+    """Post a form with the CSRF token of the person's session (anonymous: none)."""
+    try:
+        token = await person.token("/queue")
+    except AssertionError:
+        token = ""
+    return await person.client.post(path, data={**fields, "csrf_token": token})
+
+
+async def _page_reassign(person: Any, case_id: str, live: Kringloop) -> httpx.Response:
+    current = await live.case(case_id)
+    return await _post(person, f"/cases/{case_id}/reassign",
+                       {"member": _colleague(live, current["assignee"]["email"])})
+
+
+PAGES: dict[str, tuple[PageCall, tuple[int, int, int, int, int]]] = {
+    "my queue page": (lambda p, c, _: p.client.get("/queue"), (303, 200, 200, 200, 200)),
+    "case page": (lambda p, c, _: p.client.get(f"/cases/{c}"), (303, 200, 404, 200, 200)),
+    "closing preview": (lambda p, c, _: p.client.get(
+        f"/cases/{c}/closing-preview", params={"action_taken": "x", "message": "y"}),
+        (303, 200, 404, 200, 200)),
+    "note form": (lambda p, c, _: _post(p, f"/cases/{c}/notes", {"text": "hoi"}),
+                  (303, 303, 404, 303, 303)),
+    "callback form": (lambda p, c, _: _post(p, f"/cases/{c}/callback-attempts",
+                                            {"outcome": "reached", "note": ""}),
+                      (303, 303, 404, 303, 303)),
+    "reassign form": (_page_reassign, (303, 403, 404, 303, 303)),
+    "resolve form": (lambda p, c, _: _post(p, f"/cases/{c}/resolve", {
+        "root_cause": "communication", "action_taken": "Gebeld", "message": "Opgelost."}),
+        (303, 303, 404, 303, 303)),
+    "team A board page": (lambda p, c, _: p.client.get(f"/teams/{TEAM_A}"),
+                          (303, 403, 404, 200, 200)),
+}
+
+
+@pytest.mark.parametrize("route", PAGES)
+async def test_authorization_matrix_for_pages(live: Kringloop, route: str) -> None:
+    from tests.test_pages import INGRID, browser, signed_in
+
+    team_a, team_b = live.org.team(TEAM_A), live.org.team(TEAM_B)
+    emails = {"member A": next(m.email for m in team_a.members if m.role == "member"),
+              "member B": next(m.email for m in team_b.members if m.role == "member"),
+              "lead A": team_a.lead.email, "admin": INGRID}
+    people: dict[str, Any] = {"anonymous": browser(live)}
+    for who, email in emails.items():
+        people[who] = await signed_in(live, email)
+    call, expected = PAGES[route]
+    seen: dict[str, int] = {}
+    for who in WHO:
+        case_id = await case_of_team_a(live, f"pages-{route.replace(' ', '-')}-{WHO.index(who)}")
+        seen[who] = (await call(people[who], case_id, live)).status_code
+    assert seen == dict(zip(WHO, expected, strict=True))
+    # A refused or anonymous attempt left no trace on the case's timeline.
+    for who in ("anonymous", "member B"):
+        case_id = f"case-pages-{route.replace(' ', '-')}-{WHO.index(who)}"
+        kinds = [e["kind"] for e in (await live.case(case_id))["timeline"]]
+        assert not {"note", "callback_attempt", "resolution", "reassigned"} & set(kinds)
