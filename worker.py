@@ -1,4 +1,5 @@
-"""The Kringloop worker: runs case workflows and their activities on the `kringloop-cases` queue."""
+"""The Kringloop worker: runs the case, rejection and team-rhythm workflows and their activities
+on the `kringloop-cases` queue."""
 
 from __future__ import annotations
 
@@ -7,18 +8,24 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
+from activities.digests import DigestActivities
 from activities.mail import MailActivities
+from activities.rejections import RejectionActivities
 from kringloop.org import Organisation
 from kringloop.settings import Settings
 from workflows.case import CaseWorkflow
+from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
+from workflows.rejection import RejectionWorkflow
 
-WORKFLOWS = [CaseWorkflow]
+WORKFLOWS = [CaseWorkflow, RejectionWorkflow, DailyDigestWorkflow, WeeklySpotlightWorkflow]
 
 
 def build_worker(client: Client, *, settings: Settings, org: Organisation, engine: Engine
                  ) -> Worker:
     case_activities = CaseActivities(engine=engine, org=org, time_scale=settings.time_scale)
     mail_activities = MailActivities(engine=engine, org=org, settings=settings)
+    rejection_activities = RejectionActivities(engine=engine, org=org, settings=settings)
+    digest_activities = DigestActivities(engine=engine, org=org, settings=settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -32,6 +39,13 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
             case_activities.record_action,
             case_activities.record_resurvey,
             mail_activities.send_case_email,
+            rejection_activities.schedule_rejection,
+            rejection_activities.schedule_survey,
+            rejection_activities.record_step,
+            rejection_activities.send_rejection_email,
+            digest_activities.plan_team_morning,
+            digest_activities.send_digest,
+            digest_activities.send_spotlight,
         ],
         max_concurrent_activities=50,
     )

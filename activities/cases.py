@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -23,13 +24,15 @@ from kringloop.case_messages import (
     case_id_for,
 )
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse, TimelineEntry, category_of
+from kringloop.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry, category_of
 from kringloop.org import Organisation
 from kringloop.routing import choose_member, team_for
 
 HOUR = 3600.0
 DAY = 24 * HOUR
 
+
+log = logging.getLogger("kringloop.cases")
 
 def _now() -> datetime:
     """When the step happened: the server's clock (simulated time in tests), not the worker's."""
@@ -41,6 +44,14 @@ def _entry(case_id: str, step: str, actor: str, kind: str, detail: str = "") -> 
                          detail=detail)
 
 
+def _opened_because(case: CaseInput, origin: CaseOrigin) -> str:
+    if isinstance(origin, FeedbackCallRequest):
+        return (f"feedback call requested by the applicant after the rejection for "
+                f"{origin.vacancy_title} ({case.program})")
+    assert case.score is not None
+    return f"{category_of(case.score)} score {case.score} ({case.program})"
+
+
 class CaseActivities:
     """Case bookkeeping; one instance per worker, sharing the engine and the organisation."""
 
@@ -49,7 +60,7 @@ class CaseActivities:
         self.org = org
         self.time_scale = time_scale
 
-    def _load(self, case_id: str) -> tuple[Case, SurveyResponse]:
+    def _load(self, case_id: str) -> tuple[Case, CaseOrigin]:
         with session_for(self.engine) as session:
             found = case_queries.case_with_response(session=session, case_id=case_id)
         if found is None:
@@ -67,29 +78,32 @@ class CaseActivities:
         with session_for(self.engine) as session:
             if session.get(Case, case_id) is not None:
                 return
-            response = session.get(SurveyResponse, case.response_id)
-            if response is None:
+            origin = case_queries.origin_of(session=session, response_id=case.response_id)
+            if origin is None:
                 raise ApplicationError(f"no response {case.response_id}",
                                        type="UnknownResponse", non_retryable=True)
             session.add(Case(id=case_id, response_id=case.response_id, program=case.program,
                              score=case.score, opened_at=_now()))
             session.add(_entry(case_id, "opened", "kringloop", "opened",
-                               f"{category_of(case.score)} score {case.score} ({case.program})"))
+                               _opened_because(case, origin)))
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()
+                if session.get(Case, case_id) is None:
+                    raise  # not a concurrent opening of the same case: retry
+                return
+        log.info("case opened", extra={"case_id": case_id, "program": case.program,
+                                       "score": case.score})
 
     @activity.defn
     async def plan_case(self, case_id: str) -> CasePlan:
         """Route the case to a team and snapshot the program's policy for it."""
         case, response = self._load(case_id)
-        adopter = (self.org.adopter_of(response.respondent_id)
-                   if case.program == "customer" else None)
+        adopter, reason = self._colleague_for(case, response)
         team = team_for(self.org, program=case.program, segment=response.segment,
                         language=response.language, adopter_email=adopter)
         policy = self.org.programs[case.program]  # type: ignore[index]
-        reason = f"adopted by {self.org.member(adopter).name}" if adopter else "routing rules"
 
         def route(row: Case) -> None:
             row.team_id = team.id
@@ -112,6 +126,19 @@ class CaseActivities:
             and response.meta.get("contact_consent") is not False,
             adopter_email=adopter,
         )
+
+    def _colleague_for(self, case: Case, origin: CaseOrigin) -> tuple[str | None, str]:
+        """Who should have the case, and why: the recruiter who wrote the rejection (for a
+        feedback call), the colleague who adopted the customer, or else the routing rules."""
+        members = {m.email for t in self.org.teams for m in t.members}
+        if isinstance(origin, FeedbackCallRequest) and origin.recruiter_email in members:
+            name = self.org.member(origin.recruiter_email).name
+            return origin.recruiter_email, f"{name} wrote the rejection"
+        adopter = (self.org.adopter_of(origin.respondent_id)
+                   if case.program == "customer" else None)
+        if adopter:
+            return adopter, f"adopted by {self.org.member(adopter).name}"
+        return None, "routing rules"
 
     @activity.defn
     async def assign_member(self, request: AssignRequest) -> Member:
@@ -157,7 +184,8 @@ class CaseActivities:
         """
         team = self.org.team(request.team_id)
         policy = self.org.programs[request.program]  # type: ignore[index]
-        hours = policy.sla_hours_for(request.score)
+        hours = (policy.feedback_call_business_hours if request.score is None
+                 else policy.sla_hours_for(request.score))
         opened_at = self._load(request.case_id)[0].opened_at
         real_due = add_business_hours(team, opened_at, hours)
         due = opened_at + (real_due - opened_at) / self.time_scale
@@ -216,13 +244,16 @@ class CaseActivities:
     async def record_resurvey(self, case_id: str, score: int) -> bool:
         """Link the re-survey score to the case; True when a detractor has recovered."""
         recovered = score >= 7
+        case, _ = self._load(case_id)
+        # A feedback call had no score before: there is nothing to recover from.
+        scored = case.score is not None
 
         def apply(row: Case) -> None:
             row.resurvey_score = score
-            row.recovered = recovered and row.score <= 6
+            row.recovered = (recovered and row.score <= 6) if row.score is not None else None
 
-        outcome = "recovered" if recovered else "not recovered"
+        outcome = ("recovered" if recovered else "not recovered") if scored else "first score"
         self._apply(case_id, _entry(case_id, "resurvey-score", "respondent", "resurvey_answered",
                                     f"new score {score}: {outcome}"), apply)
-        return recovered
+        return recovered and scored
 

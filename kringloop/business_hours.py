@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
 
-from kringloop.org import LoyaltyTeam
+
+class WorkingCalendar(Protocol):
+    """When people work: a loyalty team, or the humane send window of a rejection email."""
+
+    @property
+    def time_zone(self) -> str: ...
+    @property
+    def working_hours(self) -> tuple[time, time]: ...
+    @property
+    def working_days(self) -> Sequence[int]: ...
+    @property
+    def holiday_country(self) -> str: ...
+    @property
+    def holiday_subdivision(self) -> str | None: ...
 
 
 @lru_cache(maxsize=64)
@@ -16,13 +31,13 @@ def _holidays(country: str, subdivision: str | None, year: int) -> holidays.Holi
     return holidays.country_holidays(country, subdiv=subdivision, years=year)
 
 
-def is_working_day(team: LoyaltyTeam, day: date) -> bool:
+def is_working_day(team: WorkingCalendar, day: date) -> bool:
     return day.isoweekday() in team.working_days and day not in _holidays(
         team.holiday_country, team.holiday_subdivision, day.year
     )
 
 
-def add_business_hours(team: LoyaltyTeam, start: datetime, hours: float) -> datetime:
+def add_business_hours(team: WorkingCalendar, start: datetime, hours: float) -> datetime:
     """The moment `hours` of the team's working time have passed after `start` (aware, UTC out).
 
     Working hours are wall-clock times, so a daylight-saving change never shifts them.

@@ -20,7 +20,7 @@ class CaseInput:
 
     response_id: str
     program: str
-    score: int
+    score: int | None  # None: the person asked for a call (a feedback call), gave no score
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class CasePlan:
     resurvey_after_s: float
     resurvey_wait_s: float
     respondent_contactable: bool
+    # Who should have the case: the adopter, or the recruiter who wrote the rejection.
     adopter_email: str | None = None
 
 
@@ -64,7 +65,7 @@ class AssignRequest:
 class CallbackRequest:
     case_id: str
     team_id: str
-    score: int
+    score: int | None
     program: str
     step: str
 
@@ -160,3 +161,73 @@ class EmailReceipt:
     message_id: str
     sent: bool
     error: str | None = None
+
+
+# The rejection workflow's messages --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RejectionInput:
+    """Only the id: the applicant's name, email and reasons stay in the database."""
+
+    rejection_id: str
+
+
+@dataclass(frozen=True)
+class RejectionPlan:
+    """When the rejection email goes out, and which round of sending this is."""
+
+    send_at: datetime
+    round: int
+
+
+@dataclass(frozen=True)
+class RejectionEmail:
+    """A rejection email (`rejection` or `cnps`), sent once; `key` is its idempotency key."""
+
+    rejection_id: str
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class RejectionStep:
+    """One entry for a rejection's timeline, optionally with a new status for it."""
+
+    rejection_id: str
+    key: str
+    kind: str
+    actor: str = "kringloop"
+    detail: str = ""
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    actor: str
+
+
+@dataclass(frozen=True)
+class RejectionState:
+    """What the running rejection workflow knows right now (the `state` query)."""
+
+    status: str
+    send_at: datetime | None
+    feedback_call_requested: bool
+
+
+@dataclass(frozen=True)
+class TeamMorningRequest:
+    """Which team's morning; `day` (ISO date) defaults to the day the schedule fires."""
+
+    team_id: str
+    day: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamMorning:
+    """What a team's scheduled morning email needs to know (dates in the team's time zone)."""
+
+    date: str
+    working_day: bool
+    members_with_callbacks: list[str]
+    all_members: list[str]

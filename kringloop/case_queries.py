@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 from kringloop.models import (
     AssigneePublic,
     Case,
+    CaseOrigin,
     CasePublic,
+    FeedbackCallRequest,
     SurveyResponse,
     TimelineEntry,
     TimelineEntryPublic,
@@ -42,11 +44,17 @@ def last_assignments(*, session: Session, emails: Sequence[str]) -> dict[str, da
     return {email: at for email, at in rows if email and at}
 
 
-def case_with_response(*, session: Session, case_id: str) -> tuple[Case, SurveyResponse] | None:
+def origin_of(*, session: Session, response_id: str) -> CaseOrigin | None:
+    """What opened a case: a survey response, or an applicant's request for a feedback call."""
+    return (session.get(SurveyResponse, response_id)
+            or session.get(FeedbackCallRequest, response_id))
+
+
+def case_with_response(*, session: Session, case_id: str) -> tuple[Case, CaseOrigin] | None:
     case = session.get(Case, case_id)
     if case is None:
         return None
-    response = session.get(SurveyResponse, case.response_id)
+    response = origin_of(session=session, response_id=case.response_id)
     assert response is not None, "a case always has its response"
     return case, response
 
@@ -93,7 +101,9 @@ def case_public(*, session: Session, case_id: str) -> CasePublic | None:
     case, response = found
     return CasePublic(
         case_id=case.id, status=case.status, program=case.program, score=case.score,
-        category=category_of(case.score), comment=response.comment,
+        origin="feedback_call" if isinstance(response, FeedbackCallRequest) else "score",
+        category=category_of(case.score) if case.score is not None else None,
+        comment=response.comment,
         respondent={"id": response.respondent_id, "name": response.name,
                     "email": response.email, "phone": response.phone,
                     "language": response.language, "segment": response.segment},

@@ -4,7 +4,6 @@ give team members their sign-in secrets (passwords, personal API tokens)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from kringloop.access import Principal, principal_for
 from kringloop.credentials import api_tokens_of, create_api_token, revoke_api_token, set_password
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import SchemaOutOfDate, ensure_schema
+from kringloop.observability import configure_logging
 from kringloop.org import OrgFileError, load_organisation
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.stack import Running, run_stack
@@ -67,7 +67,7 @@ def _print_urls(running: Running) -> None:
 
 
 def _run(settings: Settings, *, worker: bool, web: bool) -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(json=settings.log_format == "json")
     try:
         asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=_print_urls))
     except SchemaOutOfDate as behind:
@@ -249,3 +249,122 @@ def db_upgrade() -> None:
     finally:
         engine.dispose()
     console.print("database schema is up to date")
+
+
+# Reports in the terminal: `kringloop report` -----------------------------------------------------
+
+@app.command()
+def report(
+    program: Annotated[str, typer.Option(help="customer, employee or candidate")] = "customer",
+    first: Annotated[datetime | None, typer.Option(
+        "--from", formats=["%Y-%m-%d"], help="first day (UTC), e.g. 2026-01-01")] = None,
+    last: Annotated[datetime | None, typer.Option(
+        "--to", formats=["%Y-%m-%d"], help="last day (UTC), included")] = None,
+    group_by: Annotated[str, typer.Option(help="team, segment or week")] = "team",
+) -> None:
+    """NPS per team, segment or week (small groups hidden) and how each team closes the loop,
+    for the whole organisation, as an admin sees it in the workspace's report."""
+    from datetime import UTC
+
+    from kringloop.reports import (
+        Window,
+        adopted_report,
+        loop_report,
+        nps_report,
+        nps_rows,
+    )
+
+    settings = _settings()
+    org = load_organisation(settings.org_file)
+    if program not in org.programs:
+        raise _refuse(f"--program: {program} is not one of {', '.join(org.programs)}")
+    if group_by not in ("team", "segment", "week"):
+        raise _refuse(f"--group-by: {group_by} is not one of team, segment, week")
+    window = Window.of_days(first.date() if first else None, last.date() if last else None)
+    with _database(settings) as session:
+        nps = nps_report(session=session, org=org, program=program,  # type: ignore[arg-type]
+                         group_by=group_by, window=window)  # type: ignore[arg-type]
+        loop = loop_report(session=session, org=org, programs=[program],
+                           now=datetime.now(UTC), window=window)
+        adopted = adopted_report(session=session, org=org, window=window) \
+            if program == "customer" else None
+    names = {t.id: t.name for t in org.teams}
+
+    def signed(value: int | None) -> str:
+        return "-" if value is None else f"{value:+d}" if value else "0"
+
+    def share(pct: int | None, part: int, whole: int) -> str:
+        return "-" if pct is None else f"{pct}% ({part}/{whole})"
+
+    def hours(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} h"
+
+    table = Table(title=escape(f"NPS {program} by {group_by} (groups under "
+                               f"{nps.min_group_size} answers hidden)"))
+    for column in (group_by, "answers", "promoters", "passives", "detractors", "NPS"):
+        table.add_column(column, justify="left" if column == group_by else "right")
+    for kind, key, hidden, n, promoters, passives, detractors, score in nps_rows(nps):
+        label = "all" if kind == "overall" else names.get(key, key) if group_by == "team" \
+            else key or "(no segment)"
+        if hidden:
+            table.add_row(escape(label), "hidden", "", "", "", "")
+        else:
+            table.add_row(escape(label), str(n), str(promoters), str(passives),
+                          str(detractors), signed(score))
+        if kind == "overall":
+            table.add_section()
+    console.print(table)
+
+    # One column per team: the figures read down, and the table fits a terminal.
+    health = Table(title=escape(f"Closing the loop: {program} cases opened in the period"))
+    health.add_column("")
+    for row in loop.rows:
+        health.add_column(escape(names.get(row.team or "", row.team or "no team yet")),
+                          justify="right")
+    figures = {
+        "cases opened": [str(r.cases_opened) for r in loop.rows],
+        "called back within SLA": [share(r.pct_within_sla, r.contacted_within_sla,
+                                         r.sla_decided) for r in loop.rows],
+        "median time to first contact": [hours(r.median_hours_to_first_contact)
+                                         for r in loop.rows],
+        "median time to resolution": [hours(r.median_hours_to_resolution) for r in loop.rows],
+        "escalated (SLA missed)": [str(r.sla_breaches) for r in loop.rows],
+        "resolved": [share(r.pct_resolved, r.resolved, r.cases_opened) for r in loop.rows],
+        "re-survey answered": [share(r.resurvey_response_rate, r.resurveys_answered,
+                                     r.resurveys_sent) for r in loop.rows],
+        "detractors won back": [share(r.recovery_rate, r.recovered, r.recovery_base)
+                                for r in loop.rows],
+        "root causes": ["\n".join(escape(f"{c.root_cause} {c.cases}") for c in r.root_causes)
+                        or "-" for r in loop.rows],
+    }
+    for figure, cells in figures.items():
+        health.add_row(figure, *cells)
+    console.print(health if loop.rows else "No cases were opened in the period.")
+
+    if adopted and adopted.adopters:
+        customers = Table(title="Adopted customers: scores in the period, oldest first")
+        for column in ("colleague", "customer", "scores", "change"):
+            customers.add_column(column)
+        for adopter in adopted.adopters:
+            for customer in adopter.customers:
+                customers.add_row(
+                    escape(adopter.name), escape(customer.name or customer.respondent_id),
+                    " > ".join(f"{s.answered_at:%Y-%m-%d} {s.score}" for s in customer.scores)
+                    or "-", signed(customer.change))
+        console.print(customers)
+
+
+# Benchmarks: `kringloop bench` ----------------------------------------------------------------
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="smaller sizes, under ~5 minutes; leaves out the worker-memory "
+                        "figure (the smoke run CI does)")] = False,
+) -> None:
+    """Measure Kringloop against the bare-Temporal ceiling, side by side on the embedded stack;
+    every figure is a ratio against a baseline of the same run. Exit 1 only if it crashed."""
+    from bench.runner import run_bench
+
+    settings = _settings()
+    raise typer.Exit(asyncio.run(run_bench(settings, quick=quick, console=console)))

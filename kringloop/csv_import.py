@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,21 +74,51 @@ def _delimiter(header: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def _columns_of(header: list[str], path: Path) -> list[str]:
-    columns = [name.strip().lower() for name in header]
-    while columns and not columns[-1]:
-        columns.pop()  # spreadsheets like to add empty columns at the end
-    unknown = [name or "(empty)" for name in columns if name not in COLUMNS]
+def _columns_of(header: list[str], path: Path, columns: Sequence[str],
+                required: Sequence[str]) -> list[str]:
+    names = [name.strip().lower() for name in header]
+    while names and not names[-1]:
+        names.pop()  # spreadsheets like to add empty columns at the end
+    unknown = [name or "(empty)" for name in names if name not in columns]
     if unknown:
         raise UnreadableFile(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(unknown)}; the columns are {', '.join(COLUMNS)}")
-    repeated = sorted(name for name, n in Counter(columns).items() if n > 1)
+                             f"{', '.join(unknown)}; the columns are {', '.join(columns)}")
+    repeated = sorted(name for name, n in Counter(names).items() if n > 1)
     if repeated:
         raise UnreadableFile(f"{path}: column {', '.join(repeated)} appears more than once")
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    missing = [name for name in required if name not in names]
     if missing:
         raise UnreadableFile(f"{path}: missing column {', '.join(missing)}")
-    return columns
+    return names
+
+
+def read_rows(path: Path, *, columns: Sequence[str], required: Sequence[str]
+              ) -> list[tuple[int, dict[str, str] | str]]:
+    """A spreadsheet export's data lines: (line number, cells by column), or (line number, why
+    the line cannot be read). Shared by every CSV command: UTF-8 with or without Excel's byte
+    order mark, `,` or `;`, quoted cells over several lines, blank lines skipped."""
+    text = _text_of(path)
+    header_line = text.partition("\n")[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
+    try:
+        header = next(reader, None)
+        if header is None or not any(name.strip() for name in header):
+            raise UnreadableFile(f"{path}: empty file; expected a header row "
+                                 f"with at least {', '.join(required)}")
+        names = _columns_of(header, path, columns, required)
+        rows: list[tuple[int, dict[str, str] | str]] = []
+        last = reader.line_num
+        for row in reader:
+            number, last = last + 1, reader.line_num  # a quoted cell may span several lines
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines and Excel's trailing ";;;;"
+            if any(cell.strip() for cell in row[len(names):]):
+                rows.append((number, f"{len(row)} cells but {len(names)} columns"))
+                continue
+            rows.append((number, dict(zip(names, row, strict=False))))
+    except csv.Error as error:
+        raise UnreadableFile(f"{path}: line {reader.line_num}: not valid CSV: {error}") from None
+    return rows
 
 
 def _payload(cells: dict[str, str]) -> dict[str, Any]:
@@ -119,39 +150,22 @@ def _refusal(error: ValidationError) -> str:
 
 def read_lines(path: Path) -> list[ImportLine]:
     """Every data line of the file, validated exactly as the API validates a posted response."""
-    text = _text_of(path)
-    header_line = text.partition("\n")[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
-    try:
-        header = next(reader, None)
-        if header is None or not any(name.strip() for name in header):
-            raise UnreadableFile(f"{path}: empty file; expected a header row "
-                                 f"with at least {', '.join(REQUIRED_COLUMNS)}")
-        columns = _columns_of(header, path)
-        lines: list[ImportLine] = []
-        last = reader.line_num
-        for row in reader:
-            number, last = last + 1, reader.line_num  # a quoted comment may span several lines
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines and Excel's trailing ";;;;"
-            if any(cell.strip() for cell in row[len(columns):]):
-                lines.append(ImportLine(number, refusal=f"{len(row)} cells but "
-                                                        f"{len(columns)} columns"))
-                continue
-            try:
-                response = ResponseCreate.model_validate(_payload(dict(zip(columns, row,
-                                                                           strict=False))))
-            except ValidationError as error:
-                lines.append(ImportLine(number, refusal=_refusal(error)))
-            else:
-                lines.append(ImportLine(number, response=response))
-    except csv.Error as error:
-        raise UnreadableFile(f"{path}: line {reader.line_num}: not valid CSV: {error}") from None
+    lines: list[ImportLine] = []
+    for number, cells in read_rows(path, columns=COLUMNS, required=REQUIRED_COLUMNS):
+        if isinstance(cells, str):
+            lines.append(ImportLine(number, refusal=cells))
+            continue
+        try:
+            response = ResponseCreate.model_validate(_payload(cells))
+        except ValidationError as error:
+            lines.append(ImportLine(number, refusal=_refusal(error)))
+        else:
+            lines.append(ImportLine(number, response=response))
     return lines
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+def progress_bar(console: Console, doing: str = "importing") -> Progress:
+    return Progress(TextColumn(doing), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=True)
 
 
@@ -191,7 +205,7 @@ async def run_import(path: Path, *, settings: Settings, console: Console) -> int
                                    for line in lines if line.refusal])
     good = [line for line in lines if line.response is not None]
     try:
-        with _progress(console) as progress:
+        with progress_bar(console) as progress:
             bar = progress.add_task("import", total=len(good))
             for line in good:
                 assert line.response is not None

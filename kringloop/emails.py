@@ -30,6 +30,11 @@ KINDS = (
     "closing",
     "resurvey",
     "sign_in",
+    "rejection",
+    "cnps",
+    "feedback_call",
+    "digest",
+    "spotlight",
 )
 LANGUAGES = ("nl", "en")
 

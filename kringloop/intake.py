@@ -55,12 +55,16 @@ def result_of(row: SurveyResponse) -> IntakeResult:
 
 async def start_case(client: Client, row: SurveyResponse, *, task_queue: str) -> None:
     """Start the case workflow; starting it again for the same response is harmless."""
+    await start_case_workflow(
+        client, CaseInput(response_id=row.id, program=row.program, score=row.score),
+        task_queue=task_queue)
+
+
+async def start_case_workflow(client: Client, case: CaseInput, *, task_queue: str) -> None:
+    """Start the case workflow for any origin (a response, a feedback-call request), once."""
     try:
         await client.start_workflow(
-            "CaseWorkflow",
-            CaseInput(response_id=row.id, program=row.program, score=row.score),
-            id=case_id_for(row.id),
-            task_queue=task_queue,
+            "CaseWorkflow", case, id=case_id_for(case.response_id), task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )

@@ -82,7 +82,8 @@ class Case(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=140)
     response_id: str = Field(index=True)
     program: str
-    score: int
+    # The score that opened the case; none when the person asked for a call (a feedback call).
+    score: int | None = None
     status: str = Field(default="open", index=True)
     team_id: str | None = Field(default=None, index=True)
     assignee_email: str | None = None
@@ -198,8 +199,10 @@ class CasePublic(BaseModel):
     case_id: str
     status: str
     program: str
-    score: int
-    category: Category
+    # What opened the case: a low score, or an applicant asking for a feedback call (no score).
+    origin: Literal["score", "feedback_call"] = "score"
+    score: int | None
+    category: Category | None
     comment: str | None
     respondent: dict[str, str | None]
     team: str | None
@@ -280,7 +283,7 @@ class QueueItem(BaseModel):
     case_id: str
     status: str
     program: str
-    score: int
+    score: int | None
     team: str | None
     respondent_name: str | None
     comment: str | None
@@ -318,3 +321,281 @@ class TeamBoard(BaseModel):
     leaderboard: list[Recognition]
     spotlight: list[Recognition]
     spotlight_recovered: int
+
+
+# Considerate rejections (the applicant loop; rules in kringloop/rejections.py) -------------------
+
+RejectionStatus = Literal["scheduled", "sent", "cancelled", "failed"]
+ApplicationStage = Literal["screening", "interview", "final"]
+
+
+class Rejection(SQLModel, table=True):
+    """One applicant not chosen for one vacancy, with the reasons they will read."""
+
+    # A vacancy's rejections by status: the recruiter watches a batch go out.
+    __table_args__ = (Index("ix_rejection_vacancy", "vacancy_id", "status"),)
+
+    id: str = Field(primary_key=True, max_length=128)
+    applicant_id: str = Field(index=True, max_length=64)
+    applicant_name: str
+    applicant_email: str
+    language: str
+    vacancy_id: str = Field(max_length=64)
+    vacancy_title: str
+    stage: str
+    reasons: list[dict[str, str]] = Field(default_factory=list,
+                                          sa_column=Column(JSON, nullable=False))
+    recruiter_email: str
+    created_by: str
+    requested_send_at: datetime | None = _when(nullable=True)
+    status: str = Field(default="scheduled", index=True)
+    # Raised when a cancelled or refused rejection is sent again; part of the email's key.
+    round: int = 1
+    send_at: datetime | None = _when(nullable=True)
+    sent_at: datetime | None = _when(nullable=True)
+    cancelled_at: datetime | None = _when(nullable=True)
+    error: str | None = None
+    created_at: datetime = _when(nullable=False)
+
+
+class RejectionEvent(SQLModel, table=True):
+    """One step on a rejection's timeline: scheduled, cancelled, sent, surveyed, answered."""
+
+    __tablename__ = "rejection_event"
+    __table_args__ = (UniqueConstraint("rejection_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rejection_id: str = Field(index=True, foreign_key="rejection.id")
+    key: str = Field(description="the step's idempotency key")
+    at: datetime = _when(nullable=False)
+    actor: str
+    kind: str
+    detail: str = ""
+
+
+class FeedbackCallRequest(SQLModel, table=True):
+    """An applicant asked for a short call about their rejection: what opens their case.
+
+    It is not a survey response (there is no score), but it answers the same questions a case
+    asks of its origin: who the person is, how to reach them, what they want to talk about.
+    """
+
+    __tablename__ = "feedback_call_request"
+
+    id: str = Field(primary_key=True, max_length=128)
+    rejection_id: str = Field(foreign_key="rejection.id", unique=True, max_length=128)
+    respondent_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str
+    comment: str | None = None
+    vacancy_title: str
+    recruiter_email: str
+    requested_at: datetime = _when(nullable=False)
+    case_id: str | None = None
+
+    @property
+    def segment(self) -> str | None:
+        return None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {}
+
+
+# What a case was opened from: a survey response, or a request for a feedback call.
+CaseOrigin = SurveyResponse | FeedbackCallRequest
+
+
+class ApplicantIn(StrictShape):
+    id: PlainText = ApiField(min_length=1, max_length=64)
+    name: PlainText = ApiField(min_length=1, max_length=200)
+    email: EmailStr = ApiField(max_length=254)
+    language: Literal["nl", "en"]
+
+
+class VacancyIn(StrictShape):
+    id: PlainText = ApiField(min_length=1, max_length=64)
+    title: PlainText = ApiField(min_length=1, max_length=200)
+
+
+class ReasonIn(StrictShape):
+    """A reason code from the candidate program, and the sentence the applicant will read."""
+
+    code: PlainText = ApiField(max_length=64)
+    sentence: LongText = ApiField(max_length=600)
+
+
+class RejectionCreate(StrictShape):
+    """One rejection as a recruiter (or their applicant tracking system) posts it.
+
+    How many reasons, and whether they say something, is checked with the organisation's rules
+    (`kringloop.rejections.rejection_refusal`) for a message a recruiter can act on.
+    """
+
+    applicant: ApplicantIn
+    vacancy: VacancyIn
+    stage: ApplicationStage
+    reasons: list[ReasonIn] = ApiField(default_factory=list, max_length=20)
+    recruiter: EmailStr | None = None
+    send_at: AwareDatetime | None = None
+
+
+class RejectionBatch(StrictShape):
+    """Many rejections for one vacancy. Items are checked one by one, so one bad line never
+    holds back the others; an item may leave out `vacancy` when `vacancy_title` is given."""
+
+    vacancy_title: PlainText | None = ApiField(default=None, min_length=1, max_length=200)
+    items: list[dict[str, Any]] = ApiField(min_length=1, max_length=1000)
+
+
+class RejectionReceipt(BaseModel):
+    rejection_id: str
+    status: RejectionStatus
+    send_at: datetime | None
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    applicant_id: str | None
+    accepted: bool
+    rejection_id: str | None = None
+    status: RejectionStatus | None = None
+    send_at: datetime | None = None
+    message: str | None = None
+    field: str | None = None
+
+
+class BatchResult(BaseModel):
+    vacancy_id: str
+    accepted: int
+    refused: int
+    results: list[BatchItemResult]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    sentence: str
+
+
+class RejectionPublic(BaseModel):
+    rejection_id: str
+    status: RejectionStatus
+    applicant: dict[str, str]
+    vacancy: dict[str, str]
+    stage: ApplicationStage
+    reasons: list[ReasonOut]
+    recruiter: AssigneePublic
+    send_at: datetime | None
+    sent_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    # Cases this rejection led to: a feedback call, a low candidate-NPS score.
+    case_ids: list[str]
+    timeline: list[TimelineEntryPublic]
+
+
+# Reports (queries and arithmetic in kringloop/reports.py) ---------------------------------------
+
+ReportProgram = Literal["customer", "employee", "candidate"]
+GroupBy = Literal["team", "segment", "week"]
+
+
+class NpsCounts(BaseModel):
+    """Answers in one group (or overall): NPS = % promoters - % detractors, a whole number."""
+
+    hidden: Literal[False] = False
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: int | None
+
+
+class NpsGroup(NpsCounts):
+    # A team id, a segment (None: the survey tool sent none) or an ISO week ("2026-W48").
+    key: str | None
+
+
+class HiddenFigures(BaseModel):
+    """Fewer answers than the organisation's minimum group size: no counts at all."""
+
+    hidden: Literal[True]
+
+
+class HiddenGroup(HiddenFigures):
+    key: str | None
+
+
+class NpsReport(BaseModel):
+    program: ReportProgram
+    group_by: GroupBy
+    min_group_size: int
+    overall: NpsCounts | HiddenFigures
+    groups: list[NpsGroup | HiddenGroup]
+
+
+class RootCauseCount(BaseModel):
+    root_cause: str
+    cases: int
+
+
+class LoopHealth(BaseModel):
+    """How well one team closes the loop in one program: team figures, never per person."""
+
+    program: str
+    team: str | None
+    cases_opened: int
+    # Callback made before the original deadline and the case never escalated.
+    contacted_within_sla: int
+    # Cases whose SLA is decided: called back, escalated, or past the deadline.
+    sla_decided: int
+    pct_within_sla: int | None
+    median_hours_to_first_contact: float | None
+    median_hours_to_resolution: float | None
+    sla_breaches: int
+    resolved: int
+    pct_resolved: int | None
+    resurveys_sent: int
+    resurveys_answered: int
+    resurvey_response_rate: int | None
+    # Detractor cases with a re-survey answer, and how many of them now score 7 or more.
+    recovery_base: int
+    recovered: int
+    recovery_rate: int | None
+    root_causes: list[RootCauseCount]
+
+
+class LoopReport(BaseModel):
+    rows: list[LoopHealth]
+
+
+class AdoptedScore(BaseModel):
+    answered_at: datetime
+    score: int
+    category: Category
+
+
+class AdoptedCustomer(BaseModel):
+    respondent_id: str
+    name: str | None
+    scores: list[AdoptedScore]
+    latest: int | None
+    # Latest score minus the first in the period: how the relationship is going.
+    change: int | None
+
+
+class AdopterReport(BaseModel):
+    name: str
+    email: str
+    team: str
+    customers: list[AdoptedCustomer]
+    # Each customer counted once, by their latest score in the period.
+    promoters_now: int
+    passives_now: int
+    detractors_now: int
+
+
+class AdoptedReport(BaseModel):
+    adopters: list[AdopterReport]

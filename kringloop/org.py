@@ -31,6 +31,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Sentences that say nothing about the person: a reason made only of these is refused.
+STOCK_PHRASES = (
+    "we received many applications",
+    "we hebben veel sollicitaties ontvangen",
+    "we hebben veel reacties ontvangen",
+    "other candidates matched better",
+    "andere kandidaten sloten beter aan",
+    "we have decided not to proceed",
+    "we hebben besloten niet verder te gaan",
+    "unfortunately",
+    "helaas",
+)
+
+
 class SlaBand(Strict):
     """Scores from `low` to `high` (inclusive) must be called back within `business_hours`."""
 
@@ -55,6 +69,12 @@ class ProgramPolicy(Strict):
     resurvey_wait_days: float = Field(default=14, gt=0)
     root_causes: list[str] = Field(min_length=1)
     reason_codes: list[str] = []
+    # Considerate rejections (candidate program): see kringloop/rejections.py.
+    rejection_hold_hours: float = Field(default=24, ge=0)
+    cnps_after_days: float = Field(default=2, gt=0)
+    stock_phrases: list[str] = Field(default_factory=lambda: list(STOCK_PHRASES))
+    min_reason_words: int = Field(default=6, ge=1)
+    feedback_call_business_hours: float = Field(default=16, gt=0)
 
     @model_validator(mode="after")
     def _bands_cover_case_scores(self) -> ProgramPolicy:
@@ -158,6 +178,8 @@ class Organisation(Strict):
     teams: list[LoyaltyTeam] = Field(min_length=1)
     admins: list[Admin] = []
     adopted: list[Adoption] = []
+    # Reports never show a group with fewer answers than this (kringloop/reports.py).
+    report_min_group_size: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> Organisation:

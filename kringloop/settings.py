@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     org_file: Path = DEFAULT_ORG_FILE
     time_scale: float = Field(default=1.0, gt=0)
+    log_format: Literal["json", "text"] = "json"
     home: Path = HOME
 
     @field_validator("database_url")

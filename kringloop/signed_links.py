@@ -1,4 +1,5 @@
-"""Signed, expiring tokens for the links we put in emails (one-click re-survey scores)."""
+"""Signed, expiring tokens for the links we put in emails: one-click scores (re-survey and
+candidate NPS) and an applicant's request for a feedback call."""
 
 from __future__ import annotations
 
@@ -19,8 +20,38 @@ class ScoreClick:
     score: int
 
 
-def _serializer(key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(key, salt="kringloop-resurvey-score")
+@dataclass(frozen=True)
+class SurveyClick:
+    """A score clicked in the candidate-NPS email that followed a rejection."""
+
+    rejection_id: str
+    score: int
+
+
+# One salt per kind of link: a token made for one kind never works as another.
+_RESURVEY = "kringloop-resurvey-score"
+_CANDIDATE_SURVEY = "kringloop-candidate-survey"
+_FEEDBACK_CALL = "kringloop-feedback-call"
+
+
+def _serializer(key: str, salt: str = _RESURVEY) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key, salt=salt)
+
+
+def _loads(key: str, salt: str, token: str, max_age_s: int) -> object:
+    try:
+        return _serializer(key, salt).loads(token, max_age=max_age_s)
+    except SignatureExpired:
+        raise InvalidLink("this link has expired") from None
+    except BadSignature:
+        raise InvalidLink("this link is not valid") from None
+
+
+def _id_and_score(data: object, id_key: str) -> tuple[str, int]:
+    if not (isinstance(data, dict) and isinstance(data.get(id_key), str)
+            and type(data.get("s")) is int and 0 <= data["s"] <= 10):
+        raise InvalidLink("this link is not valid")
+    return data[id_key], data["s"]
 
 
 def score_token(key: str, *, case_id: str, score: int) -> str:
@@ -28,13 +59,28 @@ def score_token(key: str, *, case_id: str, score: int) -> str:
 
 
 def read_score_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S) -> ScoreClick:
-    try:
-        data = _serializer(key).loads(token, max_age=max_age_s)
-    except SignatureExpired:
-        raise InvalidLink("this link has expired") from None
-    except BadSignature:
-        raise InvalidLink("this link is not valid") from None
-    if not (isinstance(data, dict) and isinstance(data.get("c"), str)
-            and type(data.get("s")) is int and 0 <= data["s"] <= 10):
+    case_id, score = _id_and_score(_loads(key, _RESURVEY, token, max_age_s), "c")
+    return ScoreClick(case_id=case_id, score=score)
+
+
+def survey_token(key: str, *, rejection_id: str, score: int) -> str:
+    return _serializer(key, _CANDIDATE_SURVEY).dumps({"r": rejection_id, "s": score})
+
+
+def read_survey_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S
+                      ) -> SurveyClick:
+    rejection_id, score = _id_and_score(_loads(key, _CANDIDATE_SURVEY, token, max_age_s), "r")
+    return SurveyClick(rejection_id=rejection_id, score=score)
+
+
+def feedback_call_token(key: str, *, rejection_id: str) -> str:
+    return _serializer(key, _FEEDBACK_CALL).dumps({"r": rejection_id})
+
+
+def read_feedback_call_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S
+                             ) -> str:
+    """The rejection whose applicant asks for a feedback call."""
+    data = _loads(key, _FEEDBACK_CALL, token, max_age_s)
+    if not (isinstance(data, dict) and isinstance(data.get("r"), str)):
         raise InvalidLink("this link is not valid")
-    return ScoreClick(case_id=data["c"], score=data["s"])
+    return data["r"]

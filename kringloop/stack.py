@@ -18,7 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from kringloop.database import make_engine
 from kringloop.migrations import ensure_schema
+from kringloop.observability import temporal_runtime
 from kringloop.org import Organisation, load_organisation
+from kringloop.schedules import ensure_team_schedules
 from kringloop.settings import Settings
 from kringloop.smtp_sink import free_port, start_smtp_sink
 from kringloop.web.app import create_app
@@ -76,6 +78,7 @@ async def run_stack(
                 update={"smtp_host": "127.0.0.1", "smtp_port": sink.port})
             outbox = settings.outbox_dir.resolve()
         ui_url = None
+        runtime, metrics_address = temporal_runtime()
         if settings.temporal_address is None:
             ui_port = free_port()
             env = await stack.enter_async_context(await WorkflowEnvironment.start_local(
@@ -83,12 +86,12 @@ async def run_stack(
                 dev_server_existing_path=bundled_binary("temporal"),
                 dev_server_database_filename=str(settings.temporal_db_file)
                 if settings.temporal_db_file else None,
-                ui=True, ui_port=ui_port, dev_server_log_level="error",
+                ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
             ))
             client = env.client
             ui_url = f"http://127.0.0.1:{ui_port}"
         else:
-            client = await Client.connect(settings.temporal_address,
+            client = await Client.connect(settings.temporal_address, runtime=runtime,
                                           namespace=settings.temporal_namespace)
         if web and not settings.web_port:
             settings = settings.model_copy(update={"web_port": free_port(settings.web_host)})
@@ -100,12 +103,13 @@ async def run_stack(
                           temporal_ui_url=ui_url, outbox=outbox)
         case_worker = None
         if worker:
+            await ensure_team_schedules(client, org, settings.task_queue)
             case_worker = build_worker(client, settings=settings, org=org, engine=engine)
             tasks.append(asyncio.create_task(case_worker.run()))
         server = None
         if web:
             app = create_app(Services(settings=settings, org=org, engine=engine, temporal=client,
-                                      outbox=outbox))
+                                      outbox=outbox, metrics_address=metrics_address))
             server = _Server(uvicorn.Config(app, host=settings.web_host, port=settings.web_port,
                                             log_level="warning", lifespan="off",
                                             timeout_graceful_shutdown=5))

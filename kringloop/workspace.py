@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 from kringloop.case_queries import ACTIVE_STATUSES
 from kringloop.models import (
     Case,
+    CaseOrigin,
+    FeedbackCallRequest,
     MemberLoad,
     QueueItem,
     QueuePage,
@@ -31,7 +33,15 @@ def _awaiting_callback():  # type: ignore[no-untyped-def]
     return and_(col(Case.first_attempt_at).is_(None), col(Case.status).in_(ACTIVE_STATUSES))
 
 
-def _item(case: Case, response: SurveyResponse, now: datetime) -> QueueItem:
+def _with_origin(*conditions):  # type: ignore[no-untyped-def]
+    """Cases with what opened them: a survey response or a feedback-call request."""
+    return (select(Case, SurveyResponse, FeedbackCallRequest)
+            .outerjoin(SurveyResponse, Case.response_id == SurveyResponse.id)
+            .outerjoin(FeedbackCallRequest, Case.response_id == FeedbackCallRequest.id)
+            .where(*conditions))
+
+
+def _item(case: Case, response: CaseOrigin, now: datetime) -> QueueItem:
     awaiting = case.first_attempt_at is None and case.status in ACTIVE_STATUSES
     return QueueItem(
         case_id=case.id, status=case.status, program=case.program, score=case.score,
@@ -60,13 +70,12 @@ def queue_of(
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
     rows = session.exec(
-        select(Case, SurveyResponse).join(SurveyResponse, Case.response_id == SurveyResponse.id)
-        .where(*conditions)
+        _with_origin(*conditions)
         .order_by(case((_awaiting_callback(), 0), else_=1), col(Case.callback_due_at),
                   col(Case.id))
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     ).all()
-    return QueuePage(items=[_item(c, r, now) for c, r in rows], total=total, page=page,
+    return QueuePage(items=[_item(c, r or f, now) for c, r, f in rows], total=total, page=page,
                      pages=pages)
 
 
@@ -93,10 +102,36 @@ def _recognition(session: Session, team: LoyaltyTeam, since: datetime, until: da
     return sorted(board, key=lambda r: (-r.recovered, -r.on_time_callbacks, r.name))
 
 
+def _end_of_day(team: LoyaltyTeam, now: datetime) -> datetime:
+    zone = ZoneInfo(team.time_zone)
+    return datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), zone)
+
+
+def _due_today(session: Session, team: LoyaltyTeam, now: datetime, *, limit: int | None = None
+               ) -> list[tuple[Case, CaseOrigin]]:
+    """Callbacks not yet made that are due before the team's day ends (overdue ones too)."""
+    rows = session.exec(
+        _with_origin(Case.team_id == team.id, _awaiting_callback(),
+                     col(Case.callback_due_at) < _end_of_day(team, now))
+        .order_by(col(Case.callback_due_at)).limit(limit)
+    ).all()
+    return [(c, r or f) for c, r, f in rows]
+
+
+def callbacks_due_by(*, session: Session, team: LoyaltyTeam, now: datetime
+                     ) -> dict[str, list[QueueItem]]:
+    """Per member: their callbacks due today or overdue (the morning digest)."""
+    due: dict[str, list[QueueItem]] = {}
+    for case_row, origin in _due_today(session, team, now):
+        if case_row.assignee_email:
+            due.setdefault(case_row.assignee_email, []).append(_item(case_row, origin, now))
+    return due
+
+
 def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoard:
     zone = ZoneInfo(team.time_zone)
     today = now.astimezone(zone).date()
-    end_of_today = datetime.combine(today + timedelta(days=1), time(0), zone)
+    end_of_today = _end_of_day(team, now)
     month_start = datetime.combine(today.replace(day=1), time(0), zone)
     week_start = datetime.combine(today - timedelta(days=today.weekday() + 7), time(0), zone)
     week_end = week_start + timedelta(days=7)
@@ -111,16 +146,10 @@ def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoa
     by_member = {email: (count, int(overdue or 0)) for email, count, overdue in loads}
     members = [MemberLoad(name=m.name, email=m.email, open=by_member.get(m.email, (0, 0))[0],
                           overdue=by_member.get(m.email, (0, 0))[1]) for m in team.members]
-    due_rows = session.exec(
-        select(Case, SurveyResponse).join(SurveyResponse, Case.response_id == SurveyResponse.id)
-        .where(Case.team_id == team.id, _awaiting_callback(),
-               col(Case.callback_due_at) < end_of_today)
-        .order_by(col(Case.callback_due_at)).limit(50)
-    ).all()
     spotlight = _recognition(session, team, week_start, week_end)
     return TeamBoard(
         team=team.id, team_name=team.name, members=members,
-        due_today=[_item(c, r, now) for c, r in due_rows],
+        due_today=[_item(c, o, now) for c, o in _due_today(session, team, now, limit=50)],
         leaderboard=_recognition(session, team, month_start, end_of_today),
         spotlight=[r for r in spotlight if r.recovered or r.on_time_callbacks][:3],
         spotlight_recovered=sum(r.recovered for r in spotlight),

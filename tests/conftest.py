@@ -167,8 +167,10 @@ def settings(tmp_path: Path, smtp: MailServer, database_url: str) -> Settings:
 
 # --- Temporal: the time-skipping test server and the dev server --------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own: with a shared one, a workflow left waiting by
+    an earlier test makes the clock leap ahead (years) whenever the server idles."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=bundled_binary("temporal-test-server"))
     yield env

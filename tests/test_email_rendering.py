@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from jinja2 import UndefinedError
@@ -73,10 +74,52 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
                 (score, f"https://kringloop.example/score/t0k3n/{score}") for score in range(11)
             ],
         },
+        "digest": {
+            "member_name": "Sanne Bakker",
+            "team_name": "Particulieren",
+            "queue_url": "https://kringloop.example/queue",
+            "overdue": [SimpleNamespace(case_id="case-1", respondent_name="Anna de Vries",
+                                        score=2, callback_due_at=CALLBACK_DUE_AT)],
+            "due_today": [SimpleNamespace(case_id="case-2", respondent_name=None, score=5,
+                                          callback_due_at=CALLBACK_DUE_AT)],
+        },
+        "spotlight": {
+            "member_name": "Sanne Bakker",
+            "team_name": "Particulieren",
+            "queue_url": "https://kringloop.example/queue",
+            "recovered": 2,
+            "spotlight": [SimpleNamespace(name="Mark Jansen", on_time_callbacks=4, recovered=2)],
+        },
         "sign_in": {
             "member_name": "Sanne Bakker",
             "link": "https://kringloop.example/login/magic/t0k3n",
             "minutes": 15,
+        },
+        "rejection": {
+            "applicant_name": "Lisa Jansen",
+            "vacancy_title": "Fietsenmaker",
+            "stage": "interview",
+            "reasons": [{"code": "certification",
+                         "sentence": "Voor deze rol is het diploma niveau 3 nodig."}],
+            "recruiter_name": "Thijs Willems",
+            "team_name": "Werving & Selectie",
+            "feedback_url": "https://kringloop.example/f/t0k3n",
+        },
+        "cnps": {
+            "applicant_name": "Lisa Jansen",
+            "vacancy_title": "Fietsenmaker",
+            "recruiter_name": "Thijs Willems",
+            "team_name": "Werving & Selectie",
+            "score_links": [
+                (score, f"https://kringloop.example/c/t0k3n/{score}") for score in range(11)
+            ],
+        },
+        "feedback_call": {
+            "respondent_name": "Lisa Jansen",
+            "assignee_name": "Thijs Willems",
+            "callback_due_at": CALLBACK_DUE_AT,
+            "vacancy_title": "Fietsenmaker",
+            "phone": "06 12345678",
         },
     }
     return {**common, **per_kind[kind], **overrides}

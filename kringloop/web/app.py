@@ -6,18 +6,23 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
 from kringloop.web.deps import Services, SignInRequired
 from kringloop.web.errors import install_error_handlers
 from kringloop.web.routes import (
+    applicant_links,
     cases,
     health,
     pages,
     pages_cases,
     pages_outbox,
+    pages_reports,
     pages_signin,
     pages_team,
+    rejections,
+    reports,
     responses,
     resurvey,
     workspace_api,
@@ -27,8 +32,9 @@ SESSION_LIFETIME_S = 12 * 3600
 
 
 def create_app(services: Services) -> FastAPI:
-    app = FastAPI(title="Kringloop", version="0.1.0",
-                  description="Closed-loop follow-up for Net Promoter programs.")
+    # The OpenAPI page at /docs with Swagger UI served from here: it works without a CDN.
+    app = FastAPIOffline(title="Kringloop", version="0.1.0",
+                         description="Closed-loop follow-up for Net Promoter programs.")
     app.state.services = services
     # Signed (itsdangerous), HttpOnly session cookie; SameSite=Lax keeps it off cross-site posts.
     app.add_middleware(
@@ -43,6 +49,7 @@ def create_app(services: Services) -> FastAPI:
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
     for module in (responses, cases, workspace_api, resurvey, health, pages, pages_signin,
-                   pages_cases, pages_team, pages_outbox):
+                   pages_cases, pages_team, pages_outbox, rejections, applicant_links, reports,
+                   pages_reports):
         app.include_router(module.router)
     return app

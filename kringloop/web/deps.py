@@ -29,6 +29,8 @@ class Services:
     temporal: Client
     # The embedded SMTP sink's folder of .eml files (None unless `kringloop up` runs the sink).
     outbox: Path | None = None
+    # Where this process's Temporal runtime exports its Prometheus metrics, if it does.
+    metrics_address: str | None = None
 
 
 def services(request: Request) -> Services:

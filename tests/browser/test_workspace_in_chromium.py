@@ -81,3 +81,10 @@ async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_e
     assert "Bezorgkosten terugbetaald" in closing
     assert "Je volgende bezorging plannen we persoonlijk in." in closing
     assert assignee["name"] in closing
+
+
+async def test_the_api_is_documented_at_docs_without_any_cdn(stack: Stack, page: Page) -> None:
+    await page.goto("/docs")
+    # Swagger UI renders the operations from /openapi.json: its scripts are served by us.
+    await expect(page.get_by_text("/api/responses").first).to_be_visible()
+    await expect(page.get_by_text("/api/queue").first).to_be_visible()

@@ -1,15 +1,18 @@
-"""Health: the web app is only healthy when the database, Temporal and a worker all answer."""
+"""Health, readiness and metrics: healthy only when the database, Temporal and a worker all
+answer; ready when, on top of that, the database schema is the one this version needs."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from kringloop.database import session_for
+from kringloop.migrations import is_at_head
+from kringloop.observability import metrics_text
 from kringloop.web.deps import Services, ServicesDep
 
 router = APIRouter(tags=["operations"])
@@ -36,10 +39,34 @@ async def _worker_polls(services: Services) -> tuple[bool, bool]:
     return True, bool(described.pollers)
 
 
+async def _checks(services: Services) -> dict[str, bool]:
+    temporal, worker = await _worker_polls(services)
+    return {"database": _database_answers(services), "temporal": temporal, "worker": worker}
+
+
+def _verdict(checks: dict[str, bool]) -> JSONResponse:
+    fine = all(checks.values())
+    return JSONResponse(status_code=200 if fine else 503,
+                        content={"status": "ok" if fine else "unavailable", **checks})
+
+
 @router.get("/health")
 async def health(services: ServicesDep) -> JSONResponse:
-    temporal, worker = await _worker_polls(services)
-    checks = {"database": _database_answers(services), "temporal": temporal, "worker": worker}
-    healthy = all(checks.values())
-    return JSONResponse(status_code=200 if healthy else 503,
-                        content={"status": "ok" if healthy else "unavailable", **checks})
+    return _verdict(await _checks(services))
+
+
+@router.get("/ready")
+async def ready(services: ServicesDep) -> JSONResponse:
+    checks = await _checks(services)
+    try:
+        checks["schema"] = checks["database"] and is_at_head(services.engine)
+    except Exception:
+        checks["schema"] = False
+    return _verdict(checks)
+
+
+@router.get("/metrics")
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus: Kringloop's counters and the Temporal SDK's runtime metrics."""
+    return Response(await metrics_text(services.engine, services.metrics_address),
+                    media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
 from kringloop.case_messages import ResurveyScore
+from kringloop.case_queries import case_with_response
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse, category_of
+from kringloop.models import SurveyResponse, category_of
 from kringloop.signed_links import InvalidLink, read_score_token
 from kringloop.web.deps import ServicesDep
 from kringloop.web.pages import templates
@@ -30,12 +31,12 @@ async def record_score(token: str, request: Request, services: ServicesDep) -> H
                                           {"reason": str(invalid), "language": "nl"},
                                           status_code=400)
     with session_for(services.engine) as session:
-        case = session.get(Case, click.case_id)
-        original = session.get(SurveyResponse, case.response_id) if case else None
-        if case is None or original is None:
+        found = case_with_response(session=session, case_id=click.case_id)
+        if found is None:
             return templates.TemplateResponse(request, "link_invalid.html",
                                               {"reason": "unknown case", "language": "nl"},
                                               status_code=404)
+        case, original = found
         response_id = f"resurvey-{case.response_id}"[:128]
         answer = session.get(SurveyResponse, response_id)
         if answer is None:

@@ -1,0 +1,169 @@
+"""Activities of the rejection workflow: plan the moments, record the steps, send the emails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.outbox import Outgoing, send_once
+from kringloop import rejection_queries
+from kringloop.case_messages import EmailReceipt, RejectionEmail, RejectionPlan, RejectionStep
+from kringloop.database import session_for
+from kringloop.emails import render
+from kringloop.mail_delivery import Recipient
+from kringloop.models import Rejection
+from kringloop.org import Member, Organisation
+from kringloop.rejections import (
+    PROGRAM,
+    SEND_WINDOWS,
+    recruiting_team_for,
+    send_moment,
+    survey_moment,
+)
+from kringloop.settings import Settings
+from kringloop.signed_links import feedback_call_token, survey_token
+
+
+def _now() -> datetime:
+    """When the step happened: the server's clock (simulated time in tests), not the worker's."""
+    return activity.info().scheduled_time
+
+
+def _local(moment: datetime, language: str) -> str:
+    zone = SEND_WINDOWS[language].time_zone
+    return f"{moment.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M} ({zone})"
+
+
+class RejectionActivities:
+    """Rejection bookkeeping and email; one instance per worker."""
+
+    def __init__(self, *, engine: Engine, org: Organisation, settings: Settings) -> None:
+        self.engine = engine
+        self.org = org
+        self.settings = settings
+        self.policy = org.programs[PROGRAM]
+
+    def _load(self, session: Session, rejection_id: str) -> Rejection:
+        row = session.get(Rejection, rejection_id)
+        if row is None:
+            raise ApplicationError(f"no rejection {rejection_id}", type="UnknownRejection",
+                                   non_retryable=True)
+        return row
+
+    def _step(self, rejection_id: str, key: str, kind: str, detail: str,
+              change: Callable[[Rejection], None] | None = None,
+              actor: str = "kringloop") -> None:
+        with session_for(self.engine) as session:
+            rejection_queries.record_step_once(
+                session=session, step=rejection_queries.event(
+                    rejection_id, key, kind, at=_now(), actor=actor, detail=detail),
+                change=change or (lambda row: None))
+
+    @activity.defn
+    async def schedule_rejection(self, rejection_id: str) -> RejectionPlan:
+        """Decide when the email goes out, once per round: the recruiter's moment, or the hold
+        and then the next moment inside the applicant's working hours."""
+        with session_for(self.engine) as session:
+            row = self._load(session, rejection_id)
+        if row.send_at is None:
+            send_at = send_moment(decided_at=_now(), language=row.language,
+                                  hold_hours=self.policy.rejection_hold_hours,
+                                  requested=row.requested_send_at,
+                                  time_scale=self.settings.time_scale)
+            why = ("at the moment the recruiter chose" if row.requested_send_at else
+                   f"after the {self.policy.rejection_hold_hours:g}-hour hold, "
+                   "inside working hours")
+
+            def plan(rejection: Rejection) -> None:
+                rejection.send_at = send_at
+
+            self._step(rejection_id, f"scheduled-{row.round}", "scheduled",
+                       f"to go out {_local(send_at, row.language)}, {why}", plan)
+            with session_for(self.engine) as session:
+                row = self._load(session, rejection_id)
+        assert row.send_at is not None
+        return RejectionPlan(send_at=row.send_at, round=row.round)
+
+    @activity.defn
+    async def schedule_survey(self, rejection_id: str) -> datetime:
+        """The candidate-NPS survey's moment: some days after the email, in working hours."""
+        with session_for(self.engine) as session:
+            row = self._load(session, rejection_id)
+        survey_at = survey_moment(sent_at=row.sent_at or _now(), language=row.language,
+                                  after_days=self.policy.cnps_after_days,
+                                  time_scale=self.settings.time_scale)
+        self._step(rejection_id, f"survey-scheduled-{row.round}", "survey_scheduled",
+                   f"candidate-NPS survey to go out {_local(survey_at, row.language)}")
+        return survey_at
+
+    @activity.defn
+    async def record_step(self, step: RejectionStep) -> None:
+        def apply(row: Rejection) -> None:
+            if step.status:
+                row.status = step.status
+                if step.status == "cancelled":
+                    row.cancelled_at = _now()
+
+        self._step(step.rejection_id, step.key, step.kind, step.detail, apply, step.actor)
+
+    # Email -------------------------------------------------------------------------------------
+
+    def _recruiter(self, row: Rejection) -> Member:
+        """The recruiter who signs; their team's lead if they have left the organisation."""
+        members = {m.email: m for t in self.org.teams for m in t.members}
+        return members.get(row.recruiter_email) or recruiting_team_for(self.org,
+                                                                       row.language).lead
+
+    def _compose(self, order: RejectionEmail, row: Rejection) -> dict[str, object]:
+        recruiter = self._recruiter(row)
+        base = self.settings.base_url
+        key = self.settings.signing_key
+        context: dict[str, object] = {
+            "organisation": self.org.name,
+            "time_zone": SEND_WINDOWS[row.language].time_zone,
+            "base_url": base,
+            "applicant_name": row.applicant_name,
+            "vacancy_title": row.vacancy_title,
+            "recruiter_name": recruiter.name,
+            "team_name": self.org.team_of(recruiter.email).name,
+        }
+        if order.kind == "rejection":
+            context |= {
+                "stage": row.stage,
+                "reasons": row.reasons,
+                "feedback_url": f"{base}/f/{feedback_call_token(key, rejection_id=row.id)}",
+            }
+        else:
+            context["score_links"] = [
+                (score, f"{base}/c/{survey_token(key, rejection_id=row.id, score=score)}")
+                for score in range(11)]
+        return context
+
+    @activity.defn
+    async def send_rejection_email(self, order: RejectionEmail) -> EmailReceipt:
+        with session_for(self.engine) as session:
+            row = self._load(session, order.rejection_id)
+        context = self._compose(order, row)
+        to = Recipient(row.applicant_name, row.applicant_email, row.language)
+
+        def record(session: Session, status: str, detail: str) -> None:
+            session.add(rejection_queries.event(
+                order.rejection_id, f"{order.key}:{status}",
+                "email_sent" if status == "sent" else "email_failed", at=_now(), detail=detail))
+            if order.kind == "rejection":
+                rejection = self._load(session, order.rejection_id)
+                rejection.status = status
+                rejection.sent_at = _now() if status == "sent" else None
+                rejection.error = None if status == "sent" else detail
+                session.add(rejection)
+
+        return await send_once(
+            Outgoing(key=order.key, kind=order.kind, to=to, reply_to=row.recruiter_email),
+            lambda: render(order.kind, row.language, context | {"language": row.language}),
+            engine=self.engine, settings=self.settings, record=record)

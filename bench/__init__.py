@@ -1,0 +1,1 @@
+"""Benchmarks: Kringloop against the bare-Temporal ceiling, measured side by side in one run."""

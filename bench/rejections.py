@@ -1,0 +1,93 @@
+"""Figure 4: a vacancy's rejection batch delivered per second, against rendering and sending
+the same emails over one reused SMTP connection in a plain loop."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import aiosmtplib
+from sqlmodel import col, select
+
+from bench.embedded import Bench
+from bench.figures import Figure
+from bench.traffic import until_delivered
+from kringloop.database import session_for
+from kringloop.emails import render
+from kringloop.mail_delivery import Recipient, build_message, message_id_for
+
+NOT_AVAILABLE = "rejection API not available"
+REASON = ("Voor deze functie zochten we iemand met minstens twee jaar ervaring in het "
+          "onderhoud van elektrische fietsen, en die ervaring heb je nog niet.")
+
+
+def batch(tag: str, count: int) -> dict[str, object]:
+    """A batch for one vacancy; `send_at` now skips the hold and the send window."""
+    now = datetime.now(UTC).isoformat()
+    return {"vacancy_title": "Fietsenmaker niveau 3", "items": [
+        {"applicant": {"id": f"{tag}-{i:05d}", "name": "Sam Jansen",
+                       "email": f"{tag}-{i:05d}@bench.example",
+                       "language": "nl" if i % 4 else "en"},
+         "stage": "interview", "reasons": [{"code": "experience", "sentence": REASON}],
+         "send_at": now}
+        for i in range(count)]}
+
+
+async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
+    """Render and send every rejection of the vacancy again, over one SMTP connection."""
+    from activities.rejections import RejectionActivities
+    from kringloop.case_messages import RejectionEmail
+    from kringloop.models import Rejection
+
+    settings = bench.running.settings
+    composer = RejectionActivities(engine=bench.running.engine, org=bench.running.org,
+                                   settings=settings)
+    with session_for(bench.running.engine) as session:
+        rows = session.exec(select(Rejection).where(Rejection.vacancy_id == vacancy_id)
+                            .order_by(col(Rejection.id))).all()
+    assert settings.smtp_host is not None
+    begin = time.perf_counter()
+    async with aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port) as smtp:
+        for row in rows:
+            key = f"plain-{row.id}:rejection:1"
+            # The activity's own composition, so both sides send the very same email.
+            context = composer._compose(RejectionEmail(rejection_id=row.id, kind="rejection",
+                                                       key=key), row)
+            email = render("rejection", row.language, context | {"language": row.language})
+            message = build_message(
+                email, kind="rejection", sender=settings.mail_from,
+                to=Recipient(row.applicant_name, row.applicant_email, row.language),
+                message_id=message_id_for(key, settings.mail_from),
+                reply_to=row.recruiter_email)
+            await smtp.send_message(message)
+    return len(rows) / (time.perf_counter() - begin), len(rows)
+
+
+async def rejection_mail_ratio(bench: Bench, *, count: int) -> Figure:
+    tag = f"rb{int(time.time())}"
+    vacancy_id = f"vac-{tag}"
+    begin = time.time()
+    answer = await bench.http.post(f"/api/vacancies/{vacancy_id}/rejections",
+                                   json=batch(tag, count))
+    if answer.status_code in (404, 405):
+        return Figure("rejection_mail_ratio", None, ">= 0.7", note=NOT_AVAILABLE)
+    if answer.status_code != 202 or answer.json().get("accepted") != count:
+        raise RuntimeError(f"the rejection batch was not accepted whole: {answer.status_code} "
+                           f"{answer.text[:500]}")
+    accepted = time.time() - begin
+    sent = await until_delivered(bench, kind="rejection", key_prefix=f"rej-{tag}-",
+                                 count=count, timeout=120 + 2 * count)
+    if len(sent) < count:
+        raise RuntimeError(f"only {len(sent)} of {count} rejection emails were delivered")
+    seconds = max(at_sink for _, at_sink in sent.values()) - begin
+    rate = count / seconds
+    plain_rate, plain_count = await _plain_loop(bench, vacancy_id)
+    assert plain_count == count
+    return Figure(
+        "rejection_mail_ratio", rate / plain_rate, ">= 0.7",
+        baseline=f"the same {count} emails rendered and sent over one reused SMTP connection "
+                 f"in a plain loop ({plain_rate:.0f}/s)",
+        versus=f"plain loop {plain_rate:.0f}/s, Kringloop {rate:.1f}/s",
+        details={"kringloop": f"{rate:.1f} emails/s ({count} in {seconds:.1f} s; the batch "
+                              f"request itself took {accepted:.1f} s)",
+                 "plain loop": f"{plain_rate:.1f} emails/s"})

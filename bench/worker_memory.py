@@ -1,0 +1,114 @@
+"""Figure 6 (full run only): the worker's memory with 10,000 open cases asleep on their SLA
+timers, sampled as they accumulate; the worker runs in a process of its own to be measured."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import psutil
+from sqlalchemy import func
+from sqlmodel import select
+
+from bench.embedded import Bench, embedded_stack
+from bench.figures import Figure
+from bench.traffic import gated, post_detractor
+from kringloop.database import session_for
+from kringloop.models import Case
+from kringloop.settings import Settings
+
+CACHE_SIZE = 1000  # the worker's workflow cache (temporalio's default max_cached_workflows)
+SAMPLE_EVERY_S = 2.0
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sample:
+    cases: int  # assigned so far
+    rss_mb: float
+
+
+def _worker_process(bench: Bench) -> subprocess.Popen[bytes]:
+    """`kringloop worker` against this stack's dev server, SMTP sink and database."""
+    settings = bench.running.settings
+    target = bench.running.client.service_client.config.target_host
+    environment = os.environ | {
+        "KRINGLOOP_TEMPORAL_ADDRESS": target,
+        "KRINGLOOP_TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "KRINGLOOP_SMTP_HOST": str(settings.smtp_host),
+        "KRINGLOOP_SMTP_PORT": str(settings.smtp_port),
+        "KRINGLOOP_DATABASE_URL": settings.database_url,
+        "KRINGLOOP_HOME": str(settings.home),
+        "KRINGLOOP_ORG_FILE": str(settings.org_file),
+        "KRINGLOOP_PUBLIC_URL": settings.base_url,
+        "KRINGLOOP_TIME_SCALE": str(settings.time_scale),
+        "KRINGLOOP_LOG_FORMAT": "text",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", "from kringloop.cli import app; app(['worker'])"],
+        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _assigned(bench: Bench, prefix: str) -> int:
+    with session_for(bench.running.engine) as session:
+        return session.exec(select(func.count()).select_from(Case).where(
+            Case.id.startswith(prefix), Case.assignee_email.is_not(None))).one()  # type: ignore[union-attr]
+
+
+async def _sample(bench: Bench, process: psutil.Process, prefix: str, samples: list[Sample],
+                  ) -> None:
+    while True:
+        samples.append(Sample(_assigned(bench, prefix), process.memory_info().rss / MB))
+        await asyncio.sleep(SAMPLE_EVERY_S)
+
+
+async def worker_rss(settings: Settings, *, count: int) -> Figure:
+    async with embedded_stack(settings, worker=False) as bench:
+        worker = _worker_process(bench)
+        try:
+            process = psutil.Process(worker.pid)
+            await asyncio.sleep(5)  # imports done, polling
+            if worker.poll() is not None:
+                raise RuntimeError("the worker stopped: " + (worker.stderr.read().decode()
+                                                             if worker.stderr else ""))
+            idle = process.memory_info().rss / MB
+            samples: list[Sample] = []
+            sampling = asyncio.create_task(_sample(bench, process, "case-bench-rss-", samples))
+            begin = time.monotonic()
+            ids = [f"bench-rss-{i:05d}" for i in range(count)]
+            await gated(count, lambda i: post_detractor(bench, ids[i]))
+            for _ in range(max(600, count // 5)):  # the last ones may wait in a backlog
+                if _assigned(bench, "case-bench-rss-") >= count:
+                    break
+                await asyncio.sleep(1)
+            await asyncio.sleep(10)  # settled: every case asleep on its timer
+            sampling.cancel()
+            samples.append(Sample(_assigned(bench, "case-bench-rss-"),
+                                  process.memory_info().rss / MB))
+            seconds = time.monotonic() - begin
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    peak = max(s.rss_mb for s in samples)
+    full = next((s for s in samples if s.cases >= 2 * CACHE_SIZE), samples[-1])
+    last = samples[-1]
+    growth = ((last.rss_mb - full.rss_mb) / (last.cases - full.cases) * 1000
+              if last.cases > full.cases else 0.0)
+    marks = {n: next((s.rss_mb for s in samples if s.cases >= n), last.rss_mb)
+             for n in (1_000, 2_500, 5_000, 7_500, 10_000) if n <= count}
+    return Figure(
+        "worker_rss_mb_10k_sleeping", peak, "<= 300", unit="MB",
+        baseline=f"the same worker idle before the first case: {idle:.0f} MB "
+                 f"(peak {peak / idle:.1f}x)",
+        versus=f"idle {idle:.0f} MB",
+        details={"cases": f"{last.cases:,} assigned and asleep, in {seconds:.0f} s",
+                 "RSS by cases": ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in marks.items()),
+                 "after the cache filled": f"{growth:+.1f} MB per 1,000 cases "
+                                           f"(from {full.cases:,} to {last.cases:,})"})

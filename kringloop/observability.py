@@ -1,0 +1,89 @@
+"""Operations' view: JSON logs without personal data, and Prometheus metrics (the Temporal SDK's
+own runtime metrics plus Kringloop's counters, read from the database so every process agrees)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+
+import httpx
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import Engine, func
+from sqlmodel import col, select
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from kringloop.database import session_for
+from kringloop.models import Case, OutboxMessage
+from kringloop.smtp_sink import free_port
+
+log = logging.getLogger("kringloop")
+
+
+def configure_logging(*, json: bool = True, level: int = logging.INFO) -> None:
+    """One line of JSON per event on stderr; events carry ids (case, kind), never names or
+    addresses."""
+    handler = logging.StreamHandler(sys.stderr)
+    if json:
+        handler.setFormatter(JsonFormatter(
+            "{asctime}{levelname}{name}{message}", style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("kringloop").setLevel(level)
+
+
+def temporal_runtime() -> tuple[Runtime, str]:
+    """A Temporal runtime exporting the SDK's metrics on a local Prometheus endpoint."""
+    address = f"127.0.0.1:{free_port()}"
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+    return runtime, address
+
+
+class CaseCounters:
+    """Kringloop's counters, computed from the records at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        opened = CounterMetricFamily("kringloop_cases_opened", "Cases opened", labels=["program"])
+        emails = CounterMetricFamily("kringloop_emails_sent", "Emails sent", labels=["kind"])
+        breaches = CounterMetricFamily("kringloop_sla_breaches",
+                                       "Cases whose callback was not made in time")
+        recoveries = CounterMetricFamily("kringloop_recoveries",
+                                         "Detractors who answered the re-survey as passive or "
+                                         "promoter")
+        with session_for(self.engine) as session:
+            for program, count in session.exec(
+                    select(Case.program, func.count()).group_by(Case.program)).all():
+                opened.add_metric([program], count)
+            for kind, count in session.exec(
+                    select(OutboxMessage.kind, func.count())
+                    .where(OutboxMessage.status == "sent").group_by(OutboxMessage.kind)).all():
+                emails.add_metric([kind], count)
+            breaches.add_metric([], session.exec(
+                select(func.count()).select_from(Case).where(Case.escalations > 0)).one())
+            recoveries.add_metric([], session.exec(
+                select(func.count()).select_from(Case).where(col(Case.recovered).is_(True))
+            ).one())
+        yield from (opened, emails, breaches, recoveries)
+
+
+async def metrics_text(engine: Engine, sdk_address: str | None) -> bytes:
+    """The Prometheus exposition: Kringloop's counters, then the SDK's runtime metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(CaseCounters(engine))  # type: ignore[arg-type]
+    body = generate_latest(registry)
+    if sdk_address:
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                body += (await client.get(f"http://{sdk_address}/metrics")).content
+        except httpx.HTTPError:
+            log.warning("temporal sdk metrics unavailable", extra={"address": sdk_address})
+    return body

@@ -1,0 +1,109 @@
+"""After a rejection: the applicant asks for a feedback call, or answers the candidate survey.
+
+A feedback call opens a case for the recruiting team through the foundation's case workflow,
+with the request itself (not a survey response: there is no score) as the case's origin; the
+recruiter who wrote the rejection gets the case and the applicant an email saying who calls
+and when. A candidate-NPS score goes through the ordinary intake (program "candidate", one
+response per rejection), so a low score opens a case like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from kringloop.case_messages import CaseInput, case_id_for
+from kringloop.database import session_for
+from kringloop.intake import receive_response, start_case_workflow
+from kringloop.models import (
+    FeedbackCallRequest,
+    Rejection,
+    RespondentIn,
+    ResponseCreate,
+    SurveyResponse,
+)
+from kringloop.org import Organisation
+from kringloop.rejection_queries import event, record_step_once
+from kringloop.rejections import PROGRAM, feedback_call_id_for, survey_response_id_for
+from workflows.rejection import RejectionWorkflow
+
+
+@dataclass(frozen=True)
+class SurveyAnswer:
+    score: int
+    first: bool
+    case_id: str | None
+
+
+def rejection_of(engine: Engine, rejection_id: str) -> Rejection | None:
+    with session_for(engine) as session:
+        return session.get(Rejection, rejection_id)
+
+
+def feedback_call_of(engine: Engine, rejection_id: str) -> FeedbackCallRequest | None:
+    with session_for(engine) as session:
+        return session.get(FeedbackCallRequest, feedback_call_id_for(rejection_id))
+
+
+async def request_feedback_call(rejection: Rejection, *, phone: str | None, note: str | None,
+                                engine: Engine, client: Client, task_queue: str
+                                ) -> FeedbackCallRequest:
+    """Record the request once and open its case; asking twice opens nothing new."""
+    request_id = feedback_call_id_for(rejection.id)
+    now = datetime.now(UTC)
+    with session_for(engine) as session:
+        request = session.get(FeedbackCallRequest, request_id)
+        if request is None:
+            request = FeedbackCallRequest(
+                id=request_id, rejection_id=rejection.id, respondent_id=rejection.applicant_id,
+                name=rejection.applicant_name, email=rejection.applicant_email, phone=phone,
+                language=rejection.language, comment=note, vacancy_title=rejection.vacancy_title,
+                recruiter_email=rejection.recruiter_email, requested_at=now,
+                case_id=case_id_for(request_id))
+            session.add(request)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # a second click at the same moment: that one counts
+                request = session.get(FeedbackCallRequest, request_id)
+                assert request is not None
+            else:
+                record_step_once(session=session, step=event(
+                    rejection.id, "feedback-call", "feedback_call_requested", at=now,
+                    actor="applicant", detail=f"case {request.case_id} opened for the callback"))
+    await start_case_workflow(client, CaseInput(response_id=request_id, program=PROGRAM,
+                                                score=None), task_queue=task_queue)
+    try:  # the survey waits for this conversation instead of asking now
+        await client.get_workflow_handle(rejection.id).signal(
+            RejectionWorkflow.feedback_call_requested)
+    except RPCError:
+        pass  # the rejection workflow has finished: nothing left to skip
+    return request
+
+
+async def record_survey_score(rejection: Rejection, score: int, *, engine: Engine,
+                              client: Client, org: Organisation, task_queue: str
+                              ) -> SurveyAnswer:
+    """The applicant's candidate-NPS score through the intake; the first click counts."""
+    payload = ResponseCreate(
+        response_id=survey_response_id_for(rejection.id), program=PROGRAM, score=score,
+        respondent=RespondentIn(id=rejection.applicant_id, name=rejection.applicant_name,
+                                email=rejection.applicant_email,
+                                language=rejection.language),  # type: ignore[arg-type]
+        meta={"rejection_id": rejection.id, "vacancy_id": rejection.vacancy_id})
+    intake = await receive_response(payload, engine=engine, client=client, org=org,
+                                    task_queue=task_queue, source="candidate_survey")
+    with session_for(engine) as session:
+        stored = session.get(SurveyResponse, payload.response_id)
+        assert stored is not None
+        if intake.created:
+            opened = f": case {intake.result.case_id} opened" if intake.result.case_id else ""
+            record_step_once(session=session, step=event(
+                rejection.id, "survey-answered", "survey_answered", at=datetime.now(UTC),
+                actor="applicant", detail=f"candidate NPS {stored.score}{opened}"))
+    return SurveyAnswer(score=stored.score, first=intake.created, case_id=intake.result.case_id)

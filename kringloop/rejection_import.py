@@ -1,0 +1,176 @@
+"""`kringloop reject FILE.csv`: a vacancy's rejections from a spreadsheet, checked line by line.
+
+Every line is checked by the same rules as `POST /api/rejections` (a concrete reason, a known
+code, no stock phrase, a real email address ...); refused lines are reported by line number and
+column, the others are scheduled (after the hold, inside working hours, unless the line gives a
+`send_at`). Importing the file again sends nothing twice: applicant and vacancy are the key.
+
+Columns (a header row; `,` or `;` as Excel writes it; UTF-8, with or without a byte order mark):
+applicant_id, name, email, language, vacancy_id, vacancy_title, stage, reason_code, reason,
+and optionally reason_code_2, reason_2, recruiter (default: the recruiting team's lead),
+send_at (ISO 8601 with a time zone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+
+from kringloop.csv_import import UnreadableFile, progress_bar, read_rows
+from kringloop.database import make_engine
+from kringloop.migrations import ensure_schema
+from kringloop.models import RejectionCreate
+from kringloop.org import Member, Organisation, OrgFileError, load_organisation
+from kringloop.rejection_intake import RejectionRefused, considered, schedule_rejection
+from kringloop.settings import Settings
+
+REQUIRED_COLUMNS = ("applicant_id", "name", "email", "language", "vacancy_id",
+                    "vacancy_title", "stage", "reason_code", "reason")
+COLUMNS = (*REQUIRED_COLUMNS, "reason_code_2", "reason_2", "recruiter", "send_at")
+# The API's field names as the spreadsheet's columns, for messages a recruiter can find.
+_COLUMN_OF = {"applicant.id": "applicant_id", "applicant.name": "name",
+              "applicant.email": "email", "applicant.language": "language",
+              "vacancy.id": "vacancy_id", "vacancy.title": "vacancy_title",
+              "reasons.0.code": "reason_code", "reasons.0.sentence": "reason",
+              "reasons.1.code": "reason_code_2", "reasons.1.sentence": "reason_2"}
+ACTOR = "csv import"
+
+
+@dataclass(frozen=True)
+class RejectionLine:
+    """One data line: the rejection it holds (and who signs it), or why it is refused."""
+
+    number: int
+    rejection: RejectionCreate | None = None
+    recruiter: Member | None = None
+    refusal: str | None = None
+
+
+@dataclass
+class RejectionReport:
+    scheduled: int = 0
+    already_known: int = 0
+    refused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.refused or self.failed else 0
+
+
+def _column(field_name: str | None) -> str:
+    return _COLUMN_OF.get(field_name or "", field_name or "line")
+
+
+def _payload(cells: dict[str, str]) -> dict[str, Any]:
+    """The line as the API's JSON body; an empty cell means the value is absent."""
+    value = {name: text.strip() for name, text in cells.items() if text.strip()}
+    reasons = [{"code": value.get(code, ""), "sentence": value.get(sentence, "")}
+               for code, sentence in (("reason_code", "reason"), ("reason_code_2", "reason_2"))
+               if value.get(code) or value.get(sentence)]
+    body: dict[str, Any] = {
+        "applicant": {key: value[column] for key, column in (
+            ("id", "applicant_id"), ("name", "name"), ("email", "email"),
+            ("language", "language")) if column in value},
+        "vacancy": {key: value[column] for key, column in (
+            ("id", "vacancy_id"), ("title", "vacancy_title")) if column in value},
+        "reasons": reasons,
+    }
+    body |= {name: value[name] for name in ("stage", "recruiter", "send_at") if name in value}
+    return body
+
+
+def _checked(number: int, cells: dict[str, str], org: Organisation, now: datetime
+             ) -> RejectionLine:
+    try:
+        payload = RejectionCreate.model_validate(_payload(cells))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{_column('.'.join(str(part) for part in e['loc']))}: {e['msg']}"
+            for e in error.errors())
+        return RejectionLine(number, refusal=problems)
+    try:
+        recruiter = considered(payload, org=org, caller=None, now=now)
+    except RejectionRefused as refused:
+        return RejectionLine(number, refusal=f"{_column(refused.refusal.field)}: "
+                                             f"{refused.refusal.message}")
+    return RejectionLine(number, rejection=payload, recruiter=recruiter)
+
+
+def read_rejections(path: Path, org: Organisation, *, now: datetime) -> list[RejectionLine]:
+    """Every data line of the file, checked exactly as the API checks a posted rejection."""
+    return [RejectionLine(number, refusal=cells) if isinstance(cells, str)
+            else _checked(number, cells, org, now)
+            for number, cells in read_rows(path, columns=COLUMNS, required=REQUIRED_COLUMNS)]
+
+
+def _summary(report: RejectionReport) -> Table:
+    table = Table(title="Rejections", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("scheduled", str(report.scheduled))
+    table.add_row("already known", str(report.already_known))
+    table.add_row("refused", str(len(report.refused)))
+    if report.failed:
+        table.add_row("not scheduled (try again)", str(len(report.failed)))
+    return table
+
+
+async def run_rejection_import(path: Path, *, settings: Settings, console: Console) -> int:
+    """Schedule the file's rejections; 0 all scheduled or known, 1 some lines refused or not
+    scheduled, 2 the file (or the organisation, or Temporal) cannot be used at all."""
+    def say(message: str) -> None:
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        org = load_organisation(settings.org_file)
+        lines = read_rejections(path, org, now=datetime.now(UTC))
+    except (UnreadableFile, OrgFileError) as problem:
+        say(f"kringloop reject: {problem}")
+        return 2
+    assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
+    try:
+        client = await Client.connect(settings.temporal_address,
+                                      namespace=settings.temporal_namespace)
+    except RuntimeError as error:
+        say(f"kringloop reject: cannot reach Temporal at {settings.temporal_address}: {error}")
+        return 2
+    engine = make_engine(settings.database_url)
+    report = RejectionReport(refused=[f"line {line.number}: {line.refusal}"
+                                      for line in lines if line.refusal])
+    good = [line for line in lines if line.rejection is not None]
+    try:
+        ensure_schema(engine)
+        with progress_bar(console, "rejecting") as progress:
+            bar = progress.add_task("reject", total=len(good))
+            for line in good:
+                assert line.rejection is not None and line.recruiter is not None
+                try:
+                    scheduled = await schedule_rejection(
+                        line.rejection, recruiter=line.recruiter, actor=ACTOR, engine=engine,
+                        client=client, task_queue=settings.task_queue)
+                except RejectionRefused as refused:  # e.g. other reasons than last time
+                    report.refused.append(f"line {line.number}: {refused.refusal.message}")
+                except Exception as error:  # a service hiccup: this line can simply be retried
+                    report.failed.append(f"line {line.number}: not scheduled: {error}")
+                else:
+                    report.scheduled += scheduled.created
+                    report.already_known += not scheduled.created
+                progress.advance(bar)
+    finally:
+        engine.dispose()
+    for message in sorted(report.refused, key=_line_number) + report.failed:
+        say(message)
+    console.print(_summary(report))
+    return report.exit_code
+
+
+def _line_number(message: str) -> int:
+    return int(message.split(":", 1)[0].removeprefix("line "))

@@ -1,0 +1,87 @@
+"""Database reads and writes about rejections, as plain keyword-only functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from kringloop.models import (
+    AssigneePublic,
+    FeedbackCallRequest,
+    ReasonOut,
+    Rejection,
+    RejectionEvent,
+    RejectionPublic,
+    SurveyResponse,
+    TimelineEntryPublic,
+)
+from kringloop.org import Organisation
+from kringloop.rejections import survey_response_id_for
+
+
+def event(rejection_id: str, key: str, kind: str, *, at: datetime, actor: str = "kringloop",
+          detail: str = "") -> RejectionEvent:
+    return RejectionEvent(rejection_id=rejection_id, key=key, at=at, actor=actor, kind=kind,
+                          detail=detail)
+
+
+def record_step_once(*, session: Session, step: RejectionEvent,
+                     change: Callable[[Rejection], None] = lambda row: None) -> bool:
+    """Change the rejection and add its timeline entry in one transaction, unless this step
+    (its key) is on the timeline already: activities are retried, steps happen once."""
+    row = session.get(Rejection, step.rejection_id)
+    if row is None:
+        raise LookupError(f"no rejection {step.rejection_id}")
+    change(row)
+    session.add(row)
+    session.add(step)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # the step's key is taken: it happened before
+        return False
+    return True
+
+
+def events_of(*, session: Session, rejection_id: str) -> list[RejectionEvent]:
+    """In the order they were written: the web app and the worker may run on machines whose
+    clocks differ a little, and a rejection's steps follow one another."""
+    return list(session.exec(
+        select(RejectionEvent).where(RejectionEvent.rejection_id == rejection_id)
+        .order_by(col(RejectionEvent.id))
+    ).all())
+
+
+def cases_of(*, session: Session, rejection_id: str) -> list[str]:
+    """The cases this rejection led to: the feedback call and a low candidate-NPS score."""
+    found = []
+    request = session.exec(select(FeedbackCallRequest).where(
+        FeedbackCallRequest.rejection_id == rejection_id)).first()
+    if request is not None and request.case_id:
+        found.append(request.case_id)
+    survey = session.get(SurveyResponse, survey_response_id_for(rejection_id))
+    if survey is not None and survey.case_id:
+        found.append(survey.case_id)
+    return found
+
+
+def rejection_public(*, session: Session, row: Rejection, org: Organisation) -> RejectionPublic:
+    recruiter = next((m for t in org.teams for m in t.members if m.email == row.recruiter_email),
+                     None)
+    return RejectionPublic(
+        rejection_id=row.id, status=row.status,  # type: ignore[arg-type]
+        applicant={"id": row.applicant_id, "name": row.applicant_name,
+                   "email": row.applicant_email, "language": row.language},
+        vacancy={"id": row.vacancy_id, "title": row.vacancy_title},
+        stage=row.stage,  # type: ignore[arg-type]
+        reasons=[ReasonOut(**reason) for reason in row.reasons],
+        recruiter=AssigneePublic(name=recruiter.name if recruiter else row.recruiter_email,
+                                 email=row.recruiter_email),
+        send_at=row.send_at, sent_at=row.sent_at, cancelled_at=row.cancelled_at,
+        created_at=row.created_at, case_ids=cases_of(session=session, rejection_id=row.id),
+        timeline=[TimelineEntryPublic(at=e.at, actor=e.actor, kind=e.kind, detail=e.detail)
+                  for e in events_of(session=session, rejection_id=row.id)],
+    )

@@ -1,0 +1,130 @@
+"""End to end on the Temporal dev server over real SMTP: a vacancy's 200 applicants each get
+exactly one email with their own reason; and the same from a spreadsheet, line by line."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from sqlmodel import select
+
+from kringloop.database import session_for
+from kringloop.models import Rejection
+from kringloop.rejection_import import run_rejection_import
+from tests.conftest import body_of
+from tests.rejections.conftest import Recruiting, applicant
+
+BATCH = 200
+
+
+def own_reason(number: int) -> str:
+    return (f"Sollicitant {number}: je mist nog ervaring met het onderhoud van e-bikes, "
+            "zoals accu's testen en motoren afstellen.")
+
+
+async def test_two_hundred_applicants_each_get_exactly_one_email_with_their_own_reason(
+    recruiting_live: Recruiting,
+) -> None:
+    smtp, vacancy = recruiting_live.kringloop.smtp, f"v-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC).isoformat()
+    people = [applicant(f"{vacancy}-{n}", name=f"Sollicitant{n} Jansen") for n in range(BATCH)]
+    items = [{"applicant": person, "stage": "screening", "send_at": now,
+              "reasons": [{"code": "experience", "sentence": own_reason(n)}]}
+             for n, person in enumerate(people)]
+    clock = asyncio.get_running_loop().time
+
+    started = clock()
+    answer = await recruiting_live.batch(vacancy, {"vacancy_title": "Fietsenmaker",
+                                                   "items": items})
+    answered = clock() - started
+    await smtp.wait_for(BATCH, timeout=120)
+    delivered = clock() - started
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["accepted"] == BATCH
+    print(f"\n{BATCH} rejections: batch answered in {answered:.2f} s, all {BATCH} emails "
+          f"received over SMTP {delivered:.2f} s after the POST "
+          f"({BATCH / delivered:.0f} per second)")
+    await asyncio.sleep(1)  # a duplicate, if any, would arrive now
+    assert len(smtp.received) == BATCH
+    for n, person in enumerate(people):
+        [email] = smtp.to(person["email"], "rejection")
+        text = body_of(email)
+        assert own_reason(n) in text and text.startswith(f"Hoi Sollicitant{n},")
+        assert own_reason((n + 1) % BATCH) not in text
+    with session_for(recruiting_live.kringloop.engine) as session:
+        statuses = session.exec(select(Rejection.status).where(
+            Rejection.vacancy_id == vacancy)).all()
+    assert sorted(statuses) == ["sent"] * BATCH
+
+
+SATURDAYS = "We zoeken iemand die elke zaterdag kan werken, en dat lukt jou niet."
+HEADER = ("applicant_id;name;email;language;vacancy_id;vacancy_title;stage;reason_code;reason;"
+          "reason_code_2;reason_2;send_at")
+
+
+def spreadsheet(v: str, now: str) -> str:
+    """An Excel export (`;`, CRLF, byte order mark): lines 3, 4 and 6 are refused."""
+    def line(number: int, name: str, email: str, language: str, stage: str,
+             *reasons: str) -> str:
+        cells = [f"{v}-{number}", name, email, language, v, "Fietsenmaker", stage,
+                 *reasons, *[""] * (4 - len(reasons)), now]
+        return ";".join(cells)
+
+    return "\r\n".join([
+        HEADER,
+        line(1, "Lisa Jansen", f"lisa.{v}@example.nl", "nl", "interview", "certification",
+             '"Voor deze rol is het diploma Fietstechnicus niveau 3 nodig; dat heb je nog niet."'),
+        line(2, "Bram Smit", f"bram.{v}@example.nl", "nl", "screening", "experience", "Helaas."),
+        line(3, "Sam Taylor", f"sam.{v}@example", "en", "screening", "experience",
+             "You have not yet worked on e-bike motors or batteries."),
+        ";" * 11,
+        line(4, "Noor Hendriks", f"noor.{v}@example.nl", "nl", "final", "availability",
+             '"' + SATURDAYS.replace(", ", ",\r\n") + '"', "culture-fit",
+             "Past niet bij ons team, vonden we."),
+        line(5, "Kees Mol", f"kees.{v}@example.nl", "nl", "final", "availability",
+             f'"{SATURDAYS}"'),
+    ]) + "\r\n"
+
+
+async def run(recruiting: Recruiting, path: Path) -> tuple[int, str]:
+    kringloop = recruiting.kringloop
+    address = kringloop.env.client.service_client.config.target_host
+    output = io.StringIO()
+    code = await run_rejection_import(
+        path, settings=kringloop.settings.model_copy(update={"temporal_address": address}),
+        console=Console(file=output, width=200, color_system=None, force_terminal=True))
+    return code, output.getvalue()
+
+
+async def test_a_spreadsheet_of_rejections_reports_bad_lines_by_number_and_sends_the_rest(
+    recruiting_live: Recruiting, tmp_path: Path,
+) -> None:
+    vacancy = f"v{uuid.uuid4().hex[:8]}"
+    sheet = tmp_path / "afwijzingen.csv"
+    sheet.write_bytes(spreadsheet(vacancy, datetime.now(UTC).isoformat()).encode("utf-8-sig"))
+
+    code, output = await run(recruiting_live, sheet)
+
+    assert code == 1, output
+    assert "line 3: reason: the sentence for reason 'experience' is a stock phrase" in output
+    assert "line 4: email: value is not a valid email address" in output
+    assert "line 6: reason_code_2: unknown reason code 'culture-fit'" in output
+    assert "line 2:" not in output and "line 5:" not in output and "line 8:" not in output
+    assert "rejecting" in output, "a progress bar while scheduling"
+    emails = await recruiting_live.kringloop.smtp.wait_for(2)
+    assert sorted(str(m["To"]) for m in emails) == [
+        f"Kees Mol <kees.{vacancy}@example.nl>", f"Lisa Jansen <lisa.{vacancy}@example.nl>"]
+    with session_for(recruiting_live.kringloop.engine) as session:
+        ids = session.exec(select(Rejection.id)).all()
+    recruiting_live.follow(*ids)
+
+    again, output = await run(recruiting_live, sheet)
+
+    assert again == 1 and "already known" in output
+    await asyncio.sleep(1)
+    assert len(recruiting_live.kringloop.smtp.received) == 2, "importing again sends nothing"

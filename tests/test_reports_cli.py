@@ -1,0 +1,49 @@
+"""`kringloop report`: the report's figures in the terminal, read from the configured database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tests.test_cli import kringloop
+from tests.test_reports import T0, add_case, answers
+
+
+def test_report_prints_nps_per_team_and_the_loop_health(
+    engine: Engine, database_url: str, tmp_path: Path,
+) -> None:
+    answers(engine, 9, 9, 9, 7, 2, 2, segment="lease")
+    answers(engine, 10, 8, language="en")  # too few: hidden, and so the smallest other team
+    answers(engine, 9, 9, 9, 9, 6, 6, 5, 0, language="nl")
+    answers(engine, 0, 0, 0, 0, 0, language="nl", at=T0 + timedelta(days=60))  # after --to
+    add_case(engine, "cli-1", first_attempt_after=timedelta(hours=3),
+             resolved_after=timedelta(hours=26), root_cause="price", resurvey_score=9)
+
+    result = kringloop("report", "--program", "customer", "--group-by", "team",
+                       "--from", "2026-11-01", "--to", "2026-11-30", cwd=tmp_path,
+                       KRINGLOOP_DATABASE_URL=database_url, COLUMNS="120")
+
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
+    assert "NPS customer by team (groups under 5 answers hidden)" in lines
+    assert "all 16 8 2 6 +13" in lines  # 12.5 rounds away from zero
+    assert "English-speaking customers hidden" in lines
+    assert "Zakelijk & Lease hidden" in lines  # 6 answers, but the smallest beside English
+    assert "Particulieren 8 4 0 4 0" in lines
+    assert "cases opened 1" in lines
+    assert "called back within SLA 100% (1/1)" in lines
+    assert "median time to first contact 3.0 h" in lines
+    assert "detractors won back 100% (1/1)" in lines
+    assert "root causes price 1" in lines
+
+
+def test_report_refuses_an_unknown_grouping_in_one_line(
+    engine: Engine, database_url: str, tmp_path: Path,
+) -> None:
+    result = kringloop("report", "--group-by", "month", cwd=tmp_path,
+                       KRINGLOOP_DATABASE_URL=database_url)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "kringloop: --group-by: month is not one of team, segment, week"
