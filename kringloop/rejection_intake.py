@@ -31,6 +31,7 @@ from kringloop.rejections import Refusal, recruiter_for, rejection_id_for, rejec
 from workflows.rejection import RejectionWorkflow
 
 RESTART_WAIT_S = 10.0
+PLAN_WAIT_S = 30.0
 
 
 class RejectionRefused(Exception):
@@ -144,6 +145,23 @@ async def _previous_run_closed(client: Client, rejection_id: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _planned(engine: Engine, rejection_id: str, *, round_: int) -> datetime:
+    """When the email goes out, as soon as the workflow's first step has decided it (the API
+    answers with it). Read from the database, where that step writes it."""
+    deadline = asyncio.get_running_loop().time() + PLAN_WAIT_S
+    pause = 0.005
+    while True:
+        with session_for(engine) as session:
+            row = session.get(Rejection, rejection_id)
+        if row is not None and row.round == round_ and row.send_at is not None:
+            return row.send_at
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{rejection_id}: no send time planned within {PLAN_WAIT_S:g} s; "
+                               "is a worker running?")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 async def schedule_rejection(payload: RejectionCreate, *, recruiter: Member, actor: str,
                              engine: Engine, client: Client, task_queue: str) -> Scheduled:
     """Store the rejection once and start its workflow; answer with when it goes out."""
@@ -154,13 +172,12 @@ async def schedule_rejection(payload: RejectionCreate, *, recruiter: Member, act
     if what == "resubmitted":
         await _previous_run_closed(client, row.id)
     try:
-        handle = await client.start_workflow(
+        await client.start_workflow(
             RejectionWorkflow.run, RejectionInput(rejection_id=row.id), id=row.id,
             task_queue=task_queue,
             # A new run only after a cancelled or refused one: the database decides that.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-        send_at = await handle.execute_update(RejectionWorkflow.wait_until_planned)
     except BaseException:
         if what == "created":  # nothing started: forget it, so the retry starts cleanly
             with session_for(engine) as session:
@@ -169,5 +186,6 @@ async def schedule_rejection(payload: RejectionCreate, *, recruiter: Member, act
                 session.exec(delete(Rejection).where(Rejection.id == row.id))  # type: ignore[call-overload]
                 session.commit()
         raise
+    send_at = await _planned(engine, row.id, round_=row.round)
     return Scheduled(RejectionReceipt(rejection_id=row.id, status="scheduled", send_at=send_at),
                      created=what != "known")

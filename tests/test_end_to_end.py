@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import Engine
 
 from kringloop.org import Organisation
 from kringloop.smtp_sink import free_port
@@ -129,8 +130,10 @@ def acknowledgements_in(outbox: Path) -> list[EmailMessage]:
 
 
 async def test_a_detractor_posted_to_kringloop_up_is_acknowledged_personally_within_two_seconds(
-    tmp_path: Path, smtp: MailServer, org: Organisation, database_url: str,
+    tmp_path: Path, smtp: MailServer, org: Organisation, database_url: str, engine: Engine,
 ) -> None:
+    # `engine` has put the schema in the test database: a shared (PostgreSQL) database is
+    # migrated by an operator, never by `kringloop up` behind other processes' backs.
     async with kringloop_up(tmp_path, KRINGLOOP_SMTP_HOST="127.0.0.1",
                             KRINGLOOP_SMTP_PORT=str(smtp.port),
                             KRINGLOOP_DATABASE_URL=database_url) as stack:

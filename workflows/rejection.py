@@ -88,13 +88,6 @@ class RejectionWorkflow:
             raise ApplicationError(_NOT_CANCELLABLE[self.status], {"status": self.status},
                                    type="NotCancellable", non_retryable=True)
 
-    @workflow.update
-    async def wait_until_planned(self) -> datetime:
-        """When the email goes out, as soon as that is decided (the API answers with it)."""
-        await workflow.wait_condition(lambda: self.send_at is not None)
-        assert self.send_at is not None
-        return self.send_at
-
     @workflow.signal
     def feedback_call_requested(self) -> None:
         self.feedback_call = True
