@@ -1,4 +1,5 @@
-"""The read model and records: survey responses, cases, their timeline and the email outbox."""
+"""The read model and records: survey responses, cases, their timeline, the email outbox, and
+considerate rejections with their timeline and feedback-call requests."""
 
 from __future__ import annotations
 

@@ -16,11 +16,9 @@ import httpx
 import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from kringloop.database import session_for
 from kringloop.models import Rejection
-from kringloop.stack import bundled_binary
 from tests.conftest import ADMIN, Kringloop, body_of
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -153,16 +151,6 @@ def next_weekday_at(after: datetime, isoweekday: int, at: time,
     while not (day.isoweekday() == isoweekday and dutch_working_day(day) and also_working(day)):
         day += timedelta(days=1)
     return datetime.combine(day, at, AMSTERDAM)
-
-
-@pytest.fixture(scope="session")
-async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
-    """The rejection tests' own time-skipping server: they move its clock weeks ahead, and no
-    other test should start from there (nor meet a workflow these tests left behind)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=bundled_binary("temporal-test-server"))
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture

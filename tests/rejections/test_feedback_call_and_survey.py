@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import select
 
@@ -99,7 +100,7 @@ async def test_asking_for_a_feedback_call_opens_a_case_where_the_recruiter_calls
 
 
 async def test_the_candidate_survey_follows_after_two_days_and_a_low_score_opens_a_case(
-    recruiting: Recruiting,
+    recruiting: Recruiting, keep_history: Any,
 ) -> None:
     smtp, lisa = recruiting.kringloop.smtp, applicant("cnps-low")
     rejection_id, _ = await sent_on_a_tuesday(recruiting, lisa)
@@ -129,6 +130,7 @@ async def test_the_candidate_survey_follows_after_two_days_and_a_low_score_opens
     assert followed["case_ids"] == [case_id]
     answered = [e for e in followed["timeline"] if e["kind"] == "survey_answered"]
     assert len(answered) == 1 and "candidate NPS 3" in answered[0]["detail"]
+    await keep_history(recruiting.kringloop, rejection_id, "rejection_sent_then_surveyed")
 
 
 async def test_a_high_candidate_score_is_recorded_without_a_case(recruiting: Recruiting) -> None:

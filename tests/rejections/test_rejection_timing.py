@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from tests.conftest import body_of
 from tests.rejections.conftest import (
@@ -65,7 +66,7 @@ async def test_a_rejection_made_late_on_friday_goes_out_on_monday_morning(
 
 
 async def test_a_rejection_cancelled_during_the_hold_is_never_sent(
-    recruiting: Recruiting,
+    recruiting: Recruiting, keep_history: Any,
 ) -> None:
     answer = await recruiting.reject(rejection(applicant("cancel-1")))
     rejection_id = answer.json()["rejection_id"]
@@ -85,6 +86,7 @@ async def test_a_rejection_cancelled_during_the_hold_is_never_sent(
     assert found["timeline"][-1]["actor"] == "admin"
     again = await recruiting.cancel(rejection_id)
     assert again.status_code == 200, "cancelling twice is harmless"
+    await keep_history(recruiting.kringloop, rejection_id, "rejection_cancelled_in_the_hold")
 
 
 async def test_an_explicit_send_at_overrides_the_hold_and_the_window(
