@@ -147,7 +147,7 @@ class CaseWorkflow:
 
     @log_callback_attempt.validator
     def _validate_attempt(self, attempt: CallbackAttempt) -> None:
-        self._require_open(resolved_is_closed=True)
+        self._require_active(resolved_is_closed=True)
         if attempt.outcome not in CALLBACK_OUTCOMES:
             raise _refuse(f"outcome must be one of {', '.join(CALLBACK_OUTCOMES)}",
                           field="outcome")
@@ -160,7 +160,7 @@ class CaseWorkflow:
 
     @add_note.validator
     def _validate_note(self, note: Note) -> None:
-        self._require_open(resolved_is_closed=False)
+        self._require_active(resolved_is_closed=False)
         if not note.text.strip():
             raise _refuse("a note needs some text", field="text")
 
@@ -173,7 +173,7 @@ class CaseWorkflow:
 
     @reassign.validator
     def _validate_reassign(self, change: Reassignment) -> None:
-        self._require_open(resolved_is_closed=True)
+        self._require_active(resolved_is_closed=True)
         assert self.plan is not None
         if change.member_email not in self.plan.member_emails:
             raise _refuse(f"{change.member_email} is not a member of this case's team",
@@ -193,7 +193,7 @@ class CaseWorkflow:
 
     @resolve.validator
     def _validate_resolution(self, resolution: Resolution) -> None:
-        self._require_open(resolved_is_closed=True)
+        self._require_active(resolved_is_closed=True)
         assert self.plan is not None
         if resolution.root_cause not in self.plan.root_causes:
             raise _refuse(f"unknown root cause {resolution.root_cause!r}; choose one of "
@@ -216,7 +216,7 @@ class CaseWorkflow:
 
     # Mechanics ------------------------------------------------------------------------------
 
-    def _require_open(self, *, resolved_is_closed: bool) -> None:
+    def _require_active(self, *, resolved_is_closed: bool) -> None:
         if self.plan is None:
             raise _refuse("the case is still being opened; try again in a moment", closed=True)
         if self.status == "closed" or (resolved_is_closed and self.resolution is not None):
