@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
@@ -15,9 +16,19 @@ from aiosmtpd.smtp import Envelope
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct free ports: all probes stay bound until every port is picked,
+    so two ports asked for together can never be the same one."""
+    with ExitStack() as probes:
+        ports = []
+        for _ in range(count):
+            probe = probes.enter_context(socket.socket())
+            probe.bind((host, 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
 
 
 class OutboxFolder:

@@ -22,7 +22,7 @@ from kringloop.observability import temporal_runtime
 from kringloop.org import Organisation, load_organisation
 from kringloop.schedules import ensure_team_schedules
 from kringloop.settings import Settings
-from kringloop.smtp_sink import free_port, start_smtp_sink
+from kringloop.smtp_sink import free_port, free_ports, start_smtp_sink
 from kringloop.web.app import create_app
 from kringloop.web.deps import Services
 from worker import build_worker
@@ -80,9 +80,10 @@ async def run_stack(
         ui_url = None
         runtime, metrics_address = temporal_runtime()
         if settings.temporal_address is None:
-            ui_port = free_port()
+            # Both ports picked together: the SDK's own pick could otherwise be the UI's.
+            port, ui_port = free_ports(2)
             env = await stack.enter_async_context(await WorkflowEnvironment.start_local(
-                namespace=settings.temporal_namespace,
+                namespace=settings.temporal_namespace, port=port,
                 dev_server_existing_path=bundled_binary("temporal"),
                 dev_server_database_filename=str(settings.temporal_db_file)
                 if settings.temporal_db_file else None,

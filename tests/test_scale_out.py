@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from kringloop.settings import PROJECT_ROOT
-from kringloop.smtp_sink import free_port
+from kringloop.smtp_sink import free_ports
 from kringloop.stack import bundled_binary
 from tests.conftest import MailServer
 from tests.test_cli import KRINGLOOP, clean_environment
@@ -98,7 +98,7 @@ async def test_two_workers_and_two_web_processes_share_the_load_exactly_once(
     admin = create_engine(postgresql_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{database}"'))
-    web_ports = [free_port(), free_port()]
+    web_ports = free_ports(2)
     environment = clean_environment(
         KRINGLOOP_TEMPORAL_ADDRESS=dev_server_for_load.client.service_client.config.target_host,
         KRINGLOOP_DATABASE_URL=f"{postgresql_server.rsplit('/', 1)[0]}/{database}",
