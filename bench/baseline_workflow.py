@@ -103,6 +103,7 @@ class BareTimerWorkflow:
 
 def bare_worker(client: Client, activities: BareActivities) -> Worker:
     """A worker with Kringloop's own settings (see worker.py), on a queue of its own."""
+    from worker import worker_tuning  # here, not on top: the sandbox re-imports this module
+
     return Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow, BareTimerWorkflow],
-                  activities=[activities.bare_step, activities.bare_fired],
-                  max_concurrent_activities=50)
+                  activities=[activities.bare_step, activities.bare_fired], **worker_tuning())

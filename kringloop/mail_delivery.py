@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 
@@ -28,34 +34,100 @@ def message_id_for(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
+# Quoted-printable keeps mostly-ASCII text readable in the raw message (base64 would not).
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
 def build_message(
     email: Email, *, kind: str, sender: str, to: Recipient, message_id: str,
     reply_to: str | None = None,
-) -> EmailMessage:
-    message = EmailMessage()
+) -> Message:
+    # The compat32 MIME classes build the same multipart/alternative message as EmailMessage
+    # with the default policy at about a third of the cost (bench: rejection batches).
+    message = MIMEMultipart("alternative")
     message["From"] = sender
-    message["To"] = Address(display_name=to.name or "", addr_spec=to.email)
-    message["Subject"] = email.subject
+    message["To"] = formataddr((to.name or "", to.email), charset="utf-8")
+    message["Subject"] = Header(email.subject, "utf-8").encode()
     message["Message-ID"] = message_id
     message["Date"] = format_datetime(datetime.now(UTC))
     message["X-Kringloop-Kind"] = kind
     if reply_to:
         message["Reply-To"] = reply_to
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+    message.attach(MIMEText(email.text, "plain", _UTF8))
+    message.attach(MIMEText(email.html, "html", _UTF8))
     return message
 
 
-async def deliver(message: EmailMessage, settings: Settings) -> None:
-    """Send over SMTP. SMTPResponseException carries the server's code (4xx retry, 5xx final)."""
+class SmtpConnections:
+    """SMTP connections kept open for the next email, a few per mail server and event loop.
+
+    A new connection per email (connect, EHLO, STARTTLS, AUTH) costs more than the email itself;
+    a worker sends hundreds in a row. A connection idle for longer than `max_idle_s` is not
+    reused, so a server's idle timeout never fails a send.
+    """
+
+    def __init__(self, *, keep: int = 4, max_idle_s: float = 20) -> None:
+        self.keep = keep
+        self.max_idle_s = max_idle_s
+        self._idle: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, int], list[tuple[aiosmtplib.SMTP, float]]]
+        ] = weakref.WeakKeyDictionary()
+
+    def _pool(self, settings: Settings) -> list[tuple[aiosmtplib.SMTP, float]]:
+        per_server = self._idle.setdefault(asyncio.get_running_loop(), {})
+        return per_server.setdefault((str(settings.smtp_host), settings.smtp_port), [])
+
+    async def take(self, settings: Settings) -> aiosmtplib.SMTP:
+        pool = self._pool(settings)
+        while pool:
+            connection, idle_since = pool.pop()
+            if connection.is_connected and time.monotonic() - idle_since < self.max_idle_s:
+                return connection
+            connection.close()
+        connection = aiosmtplib.SMTP(
+            hostname=settings.smtp_host, port=settings.smtp_port,
+            username=settings.smtp_username, password=settings.smtp_password,
+            start_tls=settings.smtp_tls, timeout=30)
+        await connection.connect()
+        return connection
+
+    def give_back(self, settings: Settings, connection: aiosmtplib.SMTP) -> None:
+        pool = self._pool(settings)
+        if connection.is_connected and len(pool) < self.keep:
+            pool.append((connection, time.monotonic()))
+        else:
+            connection.close()
+
+
+smtp_connections = SmtpConnections()
+
+
+async def deliver(message: Message, settings: Settings) -> None:
+    """Send over SMTP on a kept-open connection. SMTPResponseException carries the server's
+    code (4xx retry, 5xx final); any other failure closes the connection and is raised."""
     if not settings.smtp_host:
         raise RuntimeError("no SMTP host configured")
+    connection = await smtp_connections.take(settings)
     try:
-        await aiosmtplib.send(
-            message, hostname=settings.smtp_host, port=settings.smtp_port,
-            username=settings.smtp_username, password=settings.smtp_password,
-            start_tls=settings.smtp_tls, timeout=30,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as refused:
-        # One recipient per message: its refusal is the message's refusal.
-        raise refused.recipients[0] from None
+        await connection.send_message(message)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as answered:
+        await _reset_for_next_email(settings, connection)
+        if isinstance(answered, aiosmtplib.SMTPRecipientsRefused):
+            # One recipient per message: its refusal is the message's refusal.
+            raise answered.recipients[0] from None
+        raise
+    except BaseException:
+        connection.close()
+        raise
+    smtp_connections.give_back(settings, connection)
+
+
+async def _reset_for_next_email(settings: Settings, connection: aiosmtplib.SMTP) -> None:
+    """The server refused this email but may take the next one on the same connection."""
+    try:
+        await connection.rset()
+    except aiosmtplib.SMTPException:
+        connection.close()
+    else:
+        smtp_connections.give_back(settings, connection)

@@ -78,6 +78,7 @@ class MailServer:
     received: list[EmailMessage] = field(default_factory=list)
     refuse_recipients: dict[str, str] = field(default_factory=dict)
     temporary_failures: int = 0
+    connections: set[tuple[str, int]] = field(default_factory=set)  # client (host, port) seen
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str,
                           options: list[str]) -> str:
@@ -87,6 +88,7 @@ class MailServer:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        self.connections.add(tuple(session.peer))
         if self.temporary_failures > 0:
             self.temporary_failures -= 1
             return "451 Try again later"
@@ -255,7 +257,8 @@ class Kringloop:
 async def _kringloop(env: WorkflowEnvironment, settings: Settings, org: Organisation,
                      engine: Engine, smtp: MailServer) -> AsyncIterator[Kringloop]:
     app = create_app(Services(settings=settings, org=org, engine=engine, temporal=env.client))
-    worker = build_worker(env.client, settings=settings, org=org, engine=engine)
+    worker = build_worker(env.client, settings=settings, org=org, engine=engine,
+                          strict_sandbox=True)
     async with worker, httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://kringloop.test") as api:
         kringloop = Kringloop(env=env, settings=settings, org=org, engine=engine, smtp=smtp,

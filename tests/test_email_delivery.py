@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.exceptions import ApplicationError
@@ -14,7 +16,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities
 from kringloop.case_messages import CaseEmail
 from kringloop.database import session_for
-from kringloop.mail_delivery import message_id_for
+from kringloop.emails import Email
+from kringloop.mail_delivery import Recipient, build_message, deliver, message_id_for
 from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
 from kringloop.org import Organisation
 from kringloop.settings import Settings
@@ -133,3 +136,58 @@ async def test_one_refused_address_does_not_hold_up_other_cases(live: Kringloop)
     # The bounced case goes on: the team can still work and resolve it.
     answer = await live.act(bounced["case_id"], "callback-attempts", {"outcome": "reached"})
     assert answer.status_code == 200
+
+
+def mail(number: int) -> tuple[Email, Recipient, str]:
+    email = Email(subject=f"Mail {number}", text=f"Beste Lieke, mail {number}.",
+                  html=f"<p>Beste Lieke, mail {number}.</p>")
+    return email, Recipient(name="Lieke Smit", email=LIEKE, language="nl"), f"pool-{number}"
+
+
+async def send(settings: Settings, number: int, *, to: str = LIEKE) -> None:
+    email, recipient, key = mail(number)
+    recipient = Recipient(name=recipient.name, email=to, language="nl")
+    await deliver(build_message(email, kind="note", sender=settings.mail_from, to=recipient,
+                                message_id=message_id_for(key, settings.mail_from)), settings)
+
+
+async def test_a_run_of_emails_shares_one_smtp_connection(settings: Settings,
+                                                          smtp: MailServer) -> None:
+    for number in range(5):
+        await send(settings, number)
+    assert len(smtp.received) == 5
+    assert len(smtp.connections) == 1
+
+
+async def test_a_refused_email_leaves_the_connection_usable_for_the_next(
+        settings: Settings, smtp: MailServer) -> None:
+    smtp.refuse_recipients["weg@example.nl"] = "550 No such user"
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await send(settings, 1, to="weg@example.nl")
+    assert refused.value.code == 550
+    smtp.temporary_failures = 1
+    with pytest.raises(aiosmtplib.SMTPResponseException) as deferred:
+        await send(settings, 2)
+    assert deferred.value.code == 451
+    await send(settings, 3)
+    assert [m["Subject"] for m in smtp.received] == ["Mail 3"]
+    assert len(smtp.connections) == 1
+
+
+async def test_a_connection_the_mail_server_dropped_is_not_reused(settings: Settings) -> None:
+    first = MailServer(port=free_port())
+    settings = settings.model_copy(update={"smtp_port": first.port})
+    controller = Controller(first, hostname="127.0.0.1", port=first.port)
+    controller.start()
+    await send(settings, 1)
+    controller.stop()  # the server goes away and closes the kept connection
+    await asyncio.sleep(0.2)  # ... a moment before the next email, as on a real worker
+    second = MailServer(port=first.port)
+    controller = Controller(second, hostname="127.0.0.1", port=first.port)
+    controller.start()
+    try:
+        await send(settings, 2)
+    finally:
+        controller.stop()
+    assert [m["Subject"] for m in first.received] == ["Mail 1"]
+    assert [m["Subject"] for m in second.received] == ["Mail 2"]
