@@ -3,6 +3,7 @@ on the `kringloop-cases` queue."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.cases import CaseActivities
 from activities.digests import DigestActivities
+from activities.erasure import ErasureActivities
 from activities.mail import MailActivities
 from activities.rejections import RejectionActivities
 from kringloop.org import Organisation
@@ -19,8 +21,10 @@ from kringloop.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
 from workflows.rejection import RejectionWorkflow
+from workflows.retention import RetentionWorkflow
 
-WORKFLOWS = [CaseWorkflow, RejectionWorkflow, DailyDigestWorkflow, WeeklySpotlightWorkflow]
+WORKFLOWS = [CaseWorkflow, RejectionWorkflow, DailyDigestWorkflow, WeeklySpotlightWorkflow,
+             RetentionWorkflow]
 
 
 def worker_tuning(*, strict_sandbox: bool = False) -> dict[str, Any]:
@@ -43,11 +47,13 @@ def worker_tuning(*, strict_sandbox: bool = False) -> dict[str, Any]:
 
 
 def build_worker(client: Client, *, settings: Settings, org: Organisation, engine: Engine,
-                 strict_sandbox: bool = False) -> Worker:
+                 strict_sandbox: bool = False, outbox: Path | None = None) -> Worker:
+    """`outbox`: the embedded SMTP sink's folder, whose copies retention also deletes."""
     case_activities = CaseActivities(engine=engine, org=org, time_scale=settings.time_scale)
     mail_activities = MailActivities(engine=engine, org=org, settings=settings)
     rejection_activities = RejectionActivities(engine=engine, org=org, settings=settings)
     digest_activities = DigestActivities(engine=engine, org=org, settings=settings)
+    erasure_activities = ErasureActivities(engine=engine, outbox=outbox)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -68,6 +74,7 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
             digest_activities.plan_team_morning,
             digest_activities.send_digest,
             digest_activities.send_spotlight,
+            erasure_activities.purge_expired_personal_data,
         ],
         **worker_tuning(strict_sandbox=strict_sandbox),
     )

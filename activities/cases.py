@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from kringloop import case_queries
+from kringloop.adoptions import adopter_of
 from kringloop.business_hours import add_business_hours
 from kringloop.case_messages import (
     ActionRecord,
@@ -125,6 +126,7 @@ class CaseActivities:
             respondent_contactable=bool(response.email)
             and response.meta.get("contact_consent") is not False,
             adopter_email=adopter,
+            anonymous=case_queries.has_conversation(case, response),
         )
 
     def _colleague_for(self, case: Case, origin: CaseOrigin) -> tuple[str | None, str]:
@@ -134,8 +136,10 @@ class CaseActivities:
         if isinstance(origin, FeedbackCallRequest) and origin.recruiter_email in members:
             name = self.org.member(origin.recruiter_email).name
             return origin.recruiter_email, f"{name} wrote the rejection"
-        adopter = (self.org.adopter_of(origin.respondent_id)
-                   if case.program == "customer" else None)
+        with session_for(self.engine) as session:
+            adopter = (adopter_of(session=session, org=self.org,
+                                  respondent_id=origin.respondent_id)
+                       if case.program == "customer" else None)
         if adopter:
             return adopter, f"adopted by {self.org.member(adopter).name}"
         return None, "routing rules"
@@ -215,7 +219,8 @@ class CaseActivities:
 
     @activity.defn
     async def record_action(self, action: ActionRecord) -> None:
-        """Store a team action the workflow has validated: an attempt, a note or a resolution."""
+        """Store an action the workflow has validated: an attempt, a note, a resolution, or a
+        message relayed to or from an anonymous employee (a reply to them is a first contact)."""
         now = _now()
 
         def apply(row: Case) -> None:
@@ -224,6 +229,9 @@ class CaseActivities:
                 row.first_attempt_at = row.first_attempt_at or now
                 if action.outcome == "reached":
                     row.reached_at = row.reached_at or now
+            elif action.kind == "relay_reply":
+                row.first_attempt_at = row.first_attempt_at or now
+                row.reached_at = row.reached_at or now
             elif action.kind == "resolution":
                 row.status = "resolved"
                 row.root_cause = action.root_cause

@@ -149,6 +149,9 @@ class RejectionActivities:
     async def send_rejection_email(self, order: RejectionEmail) -> EmailReceipt:
         with session_for(self.engine) as session:
             row = self._load(session, order.rejection_id)
+        if not row.applicant_email:  # erased on the applicant's request
+            raise ApplicationError("the applicant has no email address", type="NoAddress",
+                                   non_retryable=True)
         context = self._compose(order, row)
         to = Recipient(row.applicant_name, row.applicant_email, row.language)
 

@@ -47,6 +47,8 @@ class CasePlan:
     respondent_contactable: bool
     # Who should have the case: the adopter, or the recruiter who wrote the rejection.
     adopter_email: str | None = None
+    # An anonymous employee: no one to call, but a conversation through their private link.
+    anonymous: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,17 +118,33 @@ class Resolution:
 
 
 @dataclass(frozen=True)
+class RelayReply:
+    """The team's reply to an anonymous employee; `actor` is the name the employee reads."""
+
+    actor: str
+    text: str
+
+
+@dataclass(frozen=True)
+class EmployeeMessage:
+    """What an anonymous employee wrote through their conversation link (no one is named)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ResurveyScore:
     score: int
 
 
 @dataclass(frozen=True)
 class ActionRecord:
-    """A validated team action to store on the case (the activity applies it in one transaction)."""
+    """A validated action to store on the case (the activity applies it in one transaction):
+    the team's, or an anonymous employee's message through the relay."""
 
     case_id: str
     step: str
-    kind: Literal["callback_attempt", "note", "resolution"]
+    kind: Literal["callback_attempt", "note", "resolution", "relay_reply", "relay_message"]
     actor: str
     outcome: str | None = None
     text: str = ""
@@ -231,3 +249,24 @@ class TeamMorning:
     working_day: bool
     members_with_callbacks: list[str]
     all_members: list[str]
+
+
+# Erasure and retention (kringloop/erasure.py) ----------------------------------------------------
+
+# What personal free text becomes: the step stays on the timeline, what was written goes.
+ERASED = "[erased]"
+ERASED_ON_REQUEST = "personal data erased on request; no more emails to this person"
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """A person's data was erased: the running case or rejection stops contacting them."""
+
+    actor: str
+
+
+@dataclass(frozen=True)
+class RetentionRequest:
+    """Erase the personal data of loops that ended more than `months` months ago."""
+
+    months: int

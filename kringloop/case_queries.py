@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from kringloop.intake import stays_anonymous
 from kringloop.models import (
     AssigneePublic,
     Case,
@@ -57,6 +58,11 @@ def case_with_response(*, session: Session, case_id: str) -> tuple[Case, CaseOri
     response = origin_of(session=session, response_id=case.response_id)
     assert response is not None, "a case always has its response"
     return case, response
+
+
+def has_conversation(case: Case, origin: CaseOrigin) -> bool:
+    """An anonymous employee's case: no one to call, but a conversation through their link."""
+    return isinstance(origin, SurveyResponse) and stays_anonymous(case.program, origin.meta)
 
 
 def timeline_of(*, session: Session, case_id: str) -> list[TimelineEntry]:
@@ -115,4 +121,5 @@ def case_public(*, session: Session, case_id: str) -> CasePublic | None:
         resurvey_score=case.resurvey_score, recovered=case.recovered, closed_at=case.closed_at,
         timeline=[TimelineEntryPublic(at=e.at, actor=e.actor, kind=e.kind, detail=e.detail)
                   for e in timeline_of(session=session, case_id=case_id)],
+        relay=has_conversation(case, response),
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from sqlmodel import Session
 from kringloop.access import Principal, principal_for
 from kringloop.credentials import api_tokens_of, create_api_token, revoke_api_token, set_password
 from kringloop.database import make_engine, session_for
+from kringloop.erasure_records import ErasureSummary
 from kringloop.migrations import SchemaOutOfDate, ensure_schema
 from kringloop.observability import configure_logging
 from kringloop.org import OrgFileError, load_organisation
@@ -106,9 +107,27 @@ def import_csv(
     """Import a survey export: bad lines are reported by line number, good ones imported."""
     from kringloop.csv_import import run_import
 
+    raise _spreadsheet_done(run_import, file)
+
+
+@app.command()
+def reject(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="a vacancy's rejections as CSV")],
+) -> None:
+    """Reject applicants from a spreadsheet, each with one or two concrete reasons: bad lines
+    are reported by line number, good ones scheduled (after the hold, in working hours)."""
+    from kringloop.rejection_import import run_rejection_import
+
+    raise _spreadsheet_done(run_rejection_import, file)
+
+
+def _spreadsheet_done(run: Callable[..., Coroutine[Any, Any, int]], file: Path) -> typer.Exit:
+    """Run a spreadsheet import against Temporal; its exit code: 0 all done, 1 some lines
+    refused, 2 nothing could be done."""
     settings = _settings()
     _require(settings, "temporal_address")
-    raise typer.Exit(asyncio.run(run_import(file, settings=settings, console=console)))
+    return typer.Exit(asyncio.run(run(file, settings=settings, console=console)))
 
 
 @app.command()
@@ -352,6 +371,67 @@ def report(
                     " > ".join(f"{s.answered_at:%Y-%m-%d} {s.score}" for s in customer.scores)
                     or "-", signed(customer.change))
         console.print(customers)
+
+
+# Privacy: `kringloop erase` ---------------------------------------------------------------------
+
+@app.command()
+def erase(
+    respondent: Annotated[str, typer.Option(
+        help="the person's respondent id (for an applicant: their id in the rejections)")],
+    yes: Annotated[bool, typer.Option("--yes", help="erase without asking (scripts)")] = False,
+) -> None:
+    """Erase one person's personal data: their answers, what their cases and rejections say
+    about them, the outbox's addresses and (embedded) copies. Scores, teams and timings stay for
+    the reports. With KRINGLOOP_TEMPORAL_ADDRESS their running cases stop contacting them."""
+    from kringloop.erasure_records import footprint_of
+
+    settings = _settings()
+    with _database(settings) as session:
+        found = footprint_of(session=session, respondent_id=respondent).summary()
+    if not found.found:
+        raise _refuse(f"no personal data found for respondent {respondent} "
+                      "(an unknown id, or erased before)", code=1)
+    console.print(_counts(f"Personal data of respondent {respondent}", found))
+    if not yes and not typer.confirm("Erase it? This cannot be undone"):
+        raise _refuse("nothing erased", code=1)
+    console.print(_counts("Erased", asyncio.run(_erase(settings, respondent))))
+    if settings.temporal_address is None:
+        console.print("No KRINGLOOP_TEMPORAL_ADDRESS: running cases were not told, but have no "
+                      "address left to write to. While `kringloop up` runs, the admin API "
+                      "(DELETE /api/respondents/ID) tells them too.", markup=False)
+
+
+async def _erase(settings: Settings, respondent_id: str) -> ErasureSummary:
+    from temporalio.client import Client
+
+    from kringloop.erasure import erase_respondent
+
+    client = None
+    if settings.temporal_address:
+        try:
+            client = await Client.connect(settings.temporal_address,
+                                          namespace=settings.temporal_namespace)
+        except RuntimeError as error:
+            raise _refuse(
+                f"cannot reach Temporal at {settings.temporal_address}: {error}") from None
+    engine = make_engine(settings.database_url)
+    try:
+        return await erase_respondent(
+            respondent_id, engine=engine, temporal=client, actor="operator",
+            outbox=settings.outbox_dir if settings.smtp_host is None else None)
+    finally:
+        engine.dispose()
+
+
+def _counts(title: str, summary: ErasureSummary) -> Table:
+    table = Table(title=escape(title))
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    for name, count in summary.model_dump().items():
+        if count:
+            table.add_row(name.replace("_", " "), str(count))
+    return table
 
 
 # Benchmarks: `kringloop bench` ----------------------------------------------------------------

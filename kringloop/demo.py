@@ -68,6 +68,9 @@ class LoyaltyTeamAtWork:
         async def post(sample: SampleResponse) -> None:
             async with gate:
                 answer = await self.http.post("/api/responses", json=sample.body)
+                while answer.status_code == 429:  # as a well-behaved survey tool does
+                    await asyncio.sleep(float(answer.headers.get("retry-after", 1)))
+                    answer = await self.http.post("/api/responses", json=sample.body)
             if answer.status_code not in (200, 201):
                 raise DemoError(f"{sample.response_id} refused: {answer.status_code} "
                                 f"{answer.text}")

@@ -35,6 +35,7 @@ KINDS = (
     "feedback_call",
     "digest",
     "spotlight",
+    "relay_message",
 )
 LANGUAGES = ("nl", "en")
 

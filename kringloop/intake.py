@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +25,11 @@ class Intake:
     created: bool
 
 
+def stays_anonymous(program: str, meta: Mapping[str, Any] | None) -> bool:
+    """eNPS is anonymous unless the employee opted in to be contacted."""
+    return program == "employee" and (meta or {}).get("contact_consent") is not True
+
+
 def _record_for(payload: ResponseCreate, org: Organisation, *, source: str) -> SurveyResponse:
     respondent = payload.respondent
     meta = payload.meta or {}
@@ -36,9 +43,8 @@ def _record_for(payload: ResponseCreate, org: Organisation, *, source: str) -> S
         received_at=datetime.now(UTC), source=source, meta=meta,
         case_id=case_id_for(payload.response_id) if needs_case else None,
     )
-    anonymous = payload.program == "employee" and meta.get("contact_consent") is not True
-    if anonymous:
-        # eNPS is anonymous unless the employee opted in: no identity is kept anywhere.
+    if stays_anonymous(payload.program, meta):
+        # No identity is kept anywhere: not the id, name, email or phone, nor other meta.
         row.meta = {"contact_consent": False}
     elif respondent is not None:
         row.respondent_id = respondent.id

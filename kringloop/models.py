@@ -137,6 +137,17 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
 
 
+class CustomerAdoption(SQLModel, table=True):
+    """A customer a member adopted from a case page (seed 004's "adoptieklant"); their next
+    cases go to that member. Adoptions in the organisation file come first."""
+
+    __tablename__ = "customer_adoption"
+
+    respondent_id: str = Field(primary_key=True, max_length=128)
+    member_email: str = Field(index=True, max_length=254)
+    adopted_at: datetime = _when(nullable=False)
+
+
 # API shapes -------------------------------------------------------------------------------------
 
 def _no_control_characters(value: str | None, *, allow_newlines: bool = False) -> str | None:
@@ -182,6 +193,12 @@ class IntakeResult(BaseModel):
     response_id: str
     category: Category
     case_id: str | None
+    conversation_url: str | None = ApiField(default=None, exclude_if=lambda url: url is None,
+                                            description=(
+        "Only for an anonymous employee's low score, and only in the answer that first "
+        "received it: the employee's private link to read the team's replies and answer "
+        "without revealing who they are. Shown once (e.g. on the survey tool's thank-you "
+        "page) and never stored by Kringloop; valid for 180 days. Absent otherwise."))
 
 
 class AssigneePublic(BaseModel):
@@ -217,6 +234,8 @@ class CasePublic(BaseModel):
     recovered: bool | None
     closed_at: datetime | None
     timeline: list[TimelineEntryPublic]
+    # An anonymous employee's case: the team answers through the relay, not by phone.
+    relay: bool = False
 
 
 class CallbackAttemptIn(StrictShape):
@@ -226,6 +245,14 @@ class CallbackAttemptIn(StrictShape):
 
 class NoteIn(StrictShape):
     text: LongText = ApiField(min_length=1, max_length=5_000)
+
+
+class RelayMessageIn(NoteIn):
+    """A message in an anonymous employee's conversation: the team's reply, or the employee's."""
+
+
+class AdoptionIn(StrictShape):
+    """Adopting the customer behind a case needs nothing more: the case says who they are."""
 
 
 class ReassignIn(StrictShape):

@@ -22,14 +22,19 @@ from kringloop.smtp_sink import free_port
 log = logging.getLogger("kringloop")
 
 
+def json_formatter() -> JsonFormatter:
+    """One JSON object per line: time, level, logger, message, and the event's `extra` ids."""
+    return JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
+                         rename_fields={"asctime": "time", "levelname": "level",
+                                        "name": "logger"})
+
+
 def configure_logging(*, json: bool = True, level: int = logging.INFO) -> None:
     """One line of JSON per event on stderr; events carry ids (case, kind), never names or
     addresses."""
     handler = logging.StreamHandler(sys.stderr)
     if json:
-        handler.setFormatter(JsonFormatter(
-            "{asctime}{levelname}{name}{message}", style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()

@@ -41,8 +41,11 @@ class SurveyAnswer:
 
 
 def rejection_of(engine: Engine, rejection_id: str) -> Rejection | None:
+    """The rejection an applicant's link is about; none once their data is erased (no one is
+    left to call back or to survey)."""
     with session_for(engine) as session:
-        return session.get(Rejection, rejection_id)
+        row = session.get(Rejection, rejection_id)
+    return row if row is not None and row.applicant_email else None
 
 
 def feedback_call_of(engine: Engine, rejection_id: str) -> FeedbackCallRequest | None:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
+from kringloop.access import Principal
 from kringloop.csv_import import UnreadableFile, progress_bar, read_rows
 from kringloop.database import make_engine
 from kringloop.migrations import ensure_schema
@@ -69,7 +70,7 @@ def _column(field_name: str | None) -> str:
     return _COLUMN_OF.get(field_name or "", field_name or "line")
 
 
-def _payload(cells: dict[str, str]) -> dict[str, Any]:
+def payload_of(cells: dict[str, str]) -> dict[str, Any]:
     """The line as the API's JSON body; an empty cell means the value is absent."""
     value = {name: text.strip() for name, text in cells.items() if text.strip()}
     reasons = [{"code": value.get(code, ""), "sentence": value.get(sentence, "")}
@@ -87,20 +88,30 @@ def _payload(cells: dict[str, str]) -> dict[str, Any]:
     return body
 
 
+def check_cells(cells: dict[str, str], org: Organisation, *, now: datetime,
+                caller: Principal | None = None
+                ) -> tuple[RejectionCreate, Member] | list[tuple[str, str]]:
+    """A line (or the workspace's form, which has the same fields) as the rejection and the
+    recruiter who signs it, exactly as the API checks it; else its problems (column, message)."""
+    try:
+        payload = RejectionCreate.model_validate(payload_of(cells))
+    except ValidationError as error:
+        return [(_column(".".join(str(part) for part in e["loc"])), e["msg"])
+                for e in error.errors()]
+    try:
+        recruiter = considered(payload, org=org, caller=caller, now=now)
+    except RejectionRefused as refused:
+        return [(_column(refused.refusal.field), refused.refusal.message)]
+    return payload, recruiter
+
+
 def _checked(number: int, cells: dict[str, str], org: Organisation, now: datetime
              ) -> RejectionLine:
-    try:
-        payload = RejectionCreate.model_validate(_payload(cells))
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{_column('.'.join(str(part) for part in e['loc']))}: {e['msg']}"
-            for e in error.errors())
-        return RejectionLine(number, refusal=problems)
-    try:
-        recruiter = considered(payload, org=org, caller=None, now=now)
-    except RejectionRefused as refused:
-        return RejectionLine(number, refusal=f"{_column(refused.refusal.field)}: "
-                                             f"{refused.refusal.message}")
+    checked = check_cells(cells, org, now=now)
+    if isinstance(checked, list):
+        return RejectionLine(number, refusal="; ".join(f"{column}: {message}"
+                                                       for column, message in checked))
+    payload, recruiter = checked
     return RejectionLine(number, rejection=payload, recruiter=recruiter)
 
 

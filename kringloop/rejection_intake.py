@@ -90,6 +90,15 @@ def _summary(payload: RejectionCreate, recruiter: Member) -> str:
             f"signed by {recruiter.name}")
 
 
+def as_rejection(payload: RejectionCreate, recruiter: Member, *, actor: str, now: datetime
+                 ) -> Rejection:
+    """The row this rejection is stored as; not added to any session (a preview uses it)."""
+    return Rejection(id=rejection_id_for(payload.applicant.id, payload.vacancy.id),
+                     applicant_id=payload.applicant.id, vacancy_id=payload.vacancy.id,
+                     requested_send_at=payload.send_at, created_by=actor, created_at=now,
+                     **_fields(payload, recruiter))
+
+
 def _store(session: Session, payload: RejectionCreate, recruiter: Member, actor: str
            ) -> tuple[Rejection, str]:
     """The stored rejection and what happened: "created", "resubmitted" or "known"."""
@@ -98,9 +107,7 @@ def _store(session: Session, payload: RejectionCreate, recruiter: Member, actor:
     fields = _fields(payload, recruiter)
     row = session.get(Rejection, rejection_id)
     if row is None:
-        row = Rejection(id=rejection_id, applicant_id=payload.applicant.id,
-                        vacancy_id=payload.vacancy.id, requested_send_at=payload.send_at,
-                        created_by=actor, created_at=now, **fields)
+        row = as_rejection(payload, recruiter, actor=actor, now=now)
         session.add(row)
         session.add(event(rejection_id, "received", "received", at=now, actor=actor,
                           detail=_summary(payload, recruiter)))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -85,3 +87,41 @@ def rejection_public(*, session: Session, row: Rejection, org: Organisation) -> 
         timeline=[TimelineEntryPublic(at=e.at, actor=e.actor, kind=e.kind, detail=e.detail)
                   for e in events_of(session=session, rejection_id=row.id)],
     )
+
+
+@dataclass(frozen=True)
+class VacancyProgress:
+    """A vacancy's rejections, counted by status: how far its batch has gone out."""
+
+    vacancy_id: str
+    title: str
+    counts: dict[str, int]
+    last_change: datetime
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def vacancies_with_rejections(*, session: Session) -> list[VacancyProgress]:
+    """Every vacancy with rejections, the most recently rejected first."""
+    rows = session.exec(
+        select(Rejection.vacancy_id, Rejection.status, func.count(),
+               func.max(Rejection.vacancy_title), func.max(Rejection.created_at))
+        .group_by(Rejection.vacancy_id, Rejection.status)
+    ).all()
+    found: dict[str, VacancyProgress] = {}
+    for vacancy_id, status, count, title, created_at in rows:
+        known = found.get(vacancy_id)
+        counts = (known.counts if known else {}) | {status: count}
+        latest = max(created_at, known.last_change) if known else created_at
+        found[vacancy_id] = VacancyProgress(vacancy_id, title, counts, latest)
+    return sorted(found.values(), key=lambda v: v.last_change, reverse=True)
+
+
+def rejections_for_vacancy(*, session: Session, vacancy_id: str) -> list[Rejection]:
+    """A vacancy's rejections in the order they were made, then by applicant name."""
+    return list(session.exec(
+        select(Rejection).where(Rejection.vacancy_id == vacancy_id)
+        .order_by(col(Rejection.created_at), col(Rejection.applicant_name))
+    ).all())

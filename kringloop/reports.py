@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, col, select
 
 from kringloop.access import Principal
+from kringloop.adoptions import adoptions_of
 from kringloop.models import (
     AdoptedCustomer,
     AdoptedReport,
@@ -167,9 +168,10 @@ def adopter_scope(org: Organisation, principal: Principal) -> frozenset[str] | N
 # NPS per group ----------------------------------------------------------------------------------
 
 def owning_team(org: Organisation, *, program: str, segment: str | None, language: str | None,
-                respondent_id: str | None) -> str:
-    """The team today's routing rules give a response (the adopter's for an adopted customer)."""
-    adopter = org.adopter_of(respondent_id) if program == "customer" else None
+                respondent_id: str | None, adopted: Mapping[str, str]) -> str:
+    """The team today's routing rules give a response (the adopter's for an adopted customer;
+    `adopted` maps customers to their adopters)."""
+    adopter = adopted.get(respondent_id or "") if program == "customer" else None
     return team_for(org, program=program, segment=segment, language=language,
                     adopter_email=adopter).id
 
@@ -195,6 +197,7 @@ def nps_report(
         .where(SurveyResponse.program == program, SurveyResponse.source != RESURVEY,
                *window.conditions(SurveyResponse.answered_at))
     ).all()
+    adopted = {a.respondent_id: a.member for a in adoptions_of(session=session, org=org)}
     scores: dict[str | None, list[int]] = defaultdict(list)
     for score, answered_at, segment, language, respondent_id, team_id in rows:
         if group_by == "week":
@@ -203,7 +206,8 @@ def nps_report(
             key = segment
         else:
             key = team_id or owning_team(org, program=program, segment=segment,
-                                         language=language, respondent_id=respondent_id)
+                                         language=language, respondent_id=respondent_id,
+                                         adopted=adopted)
         scores[key].append(score)
     counts = {key: tally(values) for key, values in scores.items()}
     overall = tally(score for values in scores.values() for score in values)
@@ -299,8 +303,10 @@ def adopted_report(
 ) -> AdoptedReport:
     """Per adopter, how each of their adopted customers scored in the window, oldest first.
     Not hidden below the minimum group size: these customers are known by name to the colleague
-    who adopted them; they are not anonymous answers."""
-    adoptions = [a for a in org.adopted if adopters is None or a.member in adopters]
+    who adopted them; they are not anonymous answers. Adopted in the organisation file or from a
+    case page alike."""
+    adoptions = [a for a in adoptions_of(session=session, org=org)
+                 if adopters is None or a.member in adopters]
     rows = session.exec(
         select(SurveyResponse.respondent_id, SurveyResponse.name, SurveyResponse.score,
                SurveyResponse.answered_at)

@@ -1,5 +1,6 @@
-"""Temporal Schedules for each team's rhythm, created idempotently when a worker starts:
-the digest every working day at 08:00 and the spotlight every Monday at 09:00, team time."""
+"""Temporal Schedules, created idempotently when a worker starts: each team's rhythm (the
+digest every working day at 08:00 and the spotlight every Monday at 09:00, team time) and the
+nightly retention purge of personal data."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from kringloop.case_messages import TeamMorningRequest
+from kringloop.case_messages import RetentionRequest, TeamMorningRequest
 from kringloop.org import LoyaltyTeam, Organisation
 from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
+from workflows.retention import RetentionWorkflow
 
 MONDAY, FRIDAY = 1, 5  # Temporal counts days of the week from Sunday = 0
+RETENTION = "retention"
 
 
 def _schedules_for(team: LoyaltyTeam, task_queue: str) -> dict[str, Schedule]:
@@ -48,12 +51,28 @@ async def ensure_team_schedules(client: Client, org: Organisation, task_queue: s
     ids: list[str] = []
     for team in org.teams:
         for schedule_id, schedule in _schedules_for(team, task_queue).items():
-            try:
-                await client.create_schedule(schedule_id, schedule)
-            except ScheduleAlreadyRunningError:
-                def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-                    return ScheduleUpdate(schedule=new)
-
-                await client.get_schedule_handle(schedule_id).update(replace)
+            await _ensure(client, schedule_id, schedule)
             ids.append(schedule_id)
     return ids
+
+
+async def ensure_retention_schedule(client: Client, task_queue: str, *, months: int) -> str:
+    """Every night at 03:00 UTC, erase what has been kept longer than `months` months."""
+    await _ensure(client, RETENTION, Schedule(
+        action=ScheduleActionStartWorkflow(
+            RetentionWorkflow.run, RetentionRequest(months), id=RETENTION,
+            task_queue=task_queue),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(
+            hour=[ScheduleRange(3)], minute=[ScheduleRange(0)], second=[ScheduleRange(0)])])))
+    return RETENTION
+
+
+async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    """Create the schedule, or bring the existing one in line (a changed setting, org file)."""
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(replace)

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     org_file: Path = DEFAULT_ORG_FILE
     time_scale: float = Field(default=1.0, gt=0)
+    # How long a closed case (or a sent rejection) keeps the person's data; then it is erased.
+    retention_months: int = Field(default=24, gt=0)
+    # Requests per source (intake token or address) and per person signing in; "a/second;b/hour".
+    rate_limit_intake: str = "100/second;3000/minute"
+    rate_limit_sign_in: str = "5/minute;20/hour"
+    # Where the counts live: memory per web process; a shared one (async+redis://…) for several.
+    rate_limit_storage: str = "async+memory://"
     log_format: Literal["json", "text"] = "json"
     home: Path = HOME
 
@@ -48,6 +55,17 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError("must start with sqlite:// or postgresql://")
         return url
+
+    @field_validator("rate_limit_intake", "rate_limit_sign_in")
+    @classmethod
+    def _rate_limits(cls, text: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a rate such as '5/minute;20/hour'") from None
+        return text
 
     @field_validator("org_file")
     @classmethod

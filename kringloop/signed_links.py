@@ -1,8 +1,10 @@
-"""Signed, expiring tokens for the links we put in emails: one-click scores (re-survey and
-candidate NPS) and an applicant's request for a feedback call."""
+"""Signed, expiring tokens for the links we hand out: one-click scores (re-survey and candidate
+NPS), an applicant's request for a feedback call, and an anonymous employee's conversation."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -84,3 +86,31 @@ def read_feedback_call_token(key: str, token: str, *, max_age_s: int = SCORE_LIN
     if not (isinstance(data, dict) and isinstance(data.get("r"), str)):
         raise InvalidLink("this link is not valid")
     return data["r"]
+
+
+# An anonymous employee's private conversation link: the only key to their case's relay.
+_CONVERSATION = "kringloop-employee-conversation"
+_CONVERSATION_FORM = b"kringloop-employee-conversation-form:"
+CONVERSATION_LINK_MAX_AGE_S = 180 * 24 * 3600
+
+
+def conversation_token(key: str, *, case_id: str) -> str:
+    return _serializer(key, _CONVERSATION).dumps({"c": case_id})
+
+
+def read_conversation_token(key: str, token: str, *,
+                            max_age_s: int = CONVERSATION_LINK_MAX_AGE_S) -> str:
+    """The case whose conversation the link opens."""
+    data = _loads(key, _CONVERSATION, token, max_age_s)
+    if not (isinstance(data, dict) and isinstance(data.get("c"), str)):
+        raise InvalidLink("this link is not valid")
+    return data["c"]
+
+
+def conversation_form_token(key: str, token: str) -> str:
+    """The form token of a conversation page: derived from its link, so no cookie is needed."""
+    return hmac.new(key.encode(), _CONVERSATION_FORM + token.encode(), hashlib.sha256).hexdigest()
+
+
+def is_conversation_form_token(key: str, token: str, form_token: str) -> bool:
+    return hmac.compare_digest(conversation_form_token(key, token).encode(), form_token.encode())

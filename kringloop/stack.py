@@ -20,7 +20,7 @@ from kringloop.database import make_engine
 from kringloop.migrations import ensure_schema
 from kringloop.observability import temporal_runtime
 from kringloop.org import Organisation, load_organisation
-from kringloop.schedules import ensure_team_schedules
+from kringloop.schedules import ensure_retention_schedule, ensure_team_schedules
 from kringloop.settings import Settings
 from kringloop.smtp_sink import free_port, free_ports, start_smtp_sink
 from kringloop.web.app import create_app
@@ -105,7 +105,10 @@ async def run_stack(
         case_worker = None
         if worker:
             await ensure_team_schedules(client, org, settings.task_queue)
-            case_worker = build_worker(client, settings=settings, org=org, engine=engine)
+            await ensure_retention_schedule(client, settings.task_queue,
+                                            months=settings.retention_months)
+            case_worker = build_worker(client, settings=settings, org=org, engine=engine,
+                                       outbox=outbox)
             tasks.append(asyncio.create_task(case_worker.run()))
         server = None
         if web:
@@ -113,6 +116,9 @@ async def run_stack(
                                       outbox=outbox, metrics_address=metrics_address))
             server = _Server(uvicorn.Config(app, host=settings.web_host, port=settings.web_port,
                                             log_level="warning", lifespan="off",
+                                            # No access log: an address is personal data, and
+                                            # a conversation link's path is a secret.
+                                            access_log=False,
                                             timeout_graceful_shutdown=5))
             tasks.append(asyncio.create_task(server.serve()))
             while not server.started:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -122,6 +124,26 @@ def body_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
     return str(part.get_content())  # type: ignore[attr-defined]
+
+
+# --- workflow histories, as text a test can search ---------------------------------------------
+
+def readable(history_json: str) -> str:
+    """A history as JSON with every payload (base64 in the JSON) decoded beside it."""
+    decoded: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("data"), str) and "metadata" in node:
+                decoded.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(history_json))
+    return "\n".join([history_json, *decoded])
 
 
 # --- database, organisation, settings ----------------------------------------------------------

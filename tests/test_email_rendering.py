@@ -114,6 +114,10 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
                 (score, f"https://kringloop.example/c/t0k3n/{score}") for score in range(11)
             ],
         },
+        "relay_message": {
+            "member_name": "Sanne Bakker",
+            "case_url": case_url,
+        },
         "feedback_call": {
             "respondent_name": "Lisa Jansen",
             "assignee_name": "Thijs Willems",

@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
@@ -33,19 +33,17 @@ with workflow.unsafe.imports_passed_through():
         TimelineRecord,
         case_id_for,
     )
+    from workflows.case_erasure import CaseErasure
     from workflows.policies import DATABASE_STEP, MAIL_DELIVERY
+    from workflows.policies import refusal as _refuse
+    from workflows.relay import EmployeeRelay
 
 cases = CaseActivities
 mail = MailActivities
 
 
-def _refuse(message: str, *, field: str | None = None, closed: bool = False) -> ApplicationError:
-    return ApplicationError(message, {"field": field},
-                            type="CaseClosed" if closed else "InvalidAction", non_retryable=True)
-
-
 @workflow.defn
-class CaseWorkflow:
+class CaseWorkflow(EmployeeRelay, CaseErasure):
     def __init__(self) -> None:
         self.case_id = ""
         self.plan: CasePlan | None = None
@@ -85,7 +83,7 @@ class CaseWorkflow:
                 self._mail_respondent("unreachable")
 
         self._mail_respondent("closing")
-        if self.plan.respondent_contactable:
+        if self.plan.respondent_contactable and not self.erased:
             await self._resurvey()
         await self._record("closed", "closed", status="closed")
         await workflow.wait_condition(lambda: not self._outgoing)
@@ -119,6 +117,8 @@ class CaseWorkflow:
     async def _resurvey(self) -> None:
         assert self.plan is not None
         await workflow.sleep(timedelta(seconds=self.plan.resurvey_after_s))
+        if self.erased:
+            return  # erased while the re-survey waited: it is not sent
         self._mail_respondent("resurvey")
         if workflow.patched("record-awaiting-resurvey"):
             await self._record("resurvey-sent", "resurvey_sent", "one-click score email sent",
@@ -187,6 +187,7 @@ class CaseWorkflow:
             case_id=self.case_id, step="resolved", kind="resolution", actor=resolution.actor,
             root_cause=resolution.root_cause, action_taken=resolution.action_taken,
             text=resolution.message))
+        await self._close_the_conversation(resolution)
         self.resolution = resolution
         self.status = "resolved"
         return self.status
@@ -223,7 +224,10 @@ class CaseWorkflow:
             raise _refuse(f"the case is already {self.status}", closed=True)
 
     def _callback_made(self) -> bool:
-        return self.attempts > 0 or self.resolution is not None
+        # Only a relay update raises relay_replies: histories without one replay unchanged.
+        # Erased: there is no one left to call, so the callback duty (and escalation) ends.
+        return (self.attempts > 0 or self.resolution is not None or self.relay_replies > 0
+                or self.erased)
 
     async def _callback_made_by(self, moment: datetime) -> bool:
         try:
@@ -274,7 +278,7 @@ class CaseWorkflow:
 
     def _mail_respondent(self, kind: str) -> None:
         assert self.plan is not None
-        if self.plan.respondent_contactable:
+        if self.plan.respondent_contactable and not self.erased:
             self._mail(kind)
 
     async def _deliver_mail(self) -> None:

@@ -1,4 +1,5 @@
-"""Timeouts and retry policies for activities, defined once for every workflow."""
+"""Timeouts and retry policies for activities, and how a workflow refuses an action: defined
+once for every workflow."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 # Database steps retry until the database is back: a case is never dropped.
 DATABASE_STEP: dict[str, Any] = {
@@ -21,3 +23,10 @@ MAIL_DELIVERY: dict[str, Any] = {
                                 maximum_interval=timedelta(minutes=5),
                                 non_retryable_error_types=["EmailRejected", "NoAddress"]),
 }
+
+
+def refusal(message: str, *, field: str | None = None, closed: bool = False) -> ApplicationError:
+    """An action the case refuses, for good (an update validator's answer): the message for the
+    person, and the form field it is about."""
+    return ApplicationError(message, {"field": field},
+                            type="CaseClosed" if closed else "InvalidAction", non_retryable=True)

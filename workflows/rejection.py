@@ -18,7 +18,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.rejections import RejectionActivities
     from kringloop.case_messages import (
+        ERASED_ON_REQUEST,
         Cancellation,
+        Erasure,
         RejectionEmail,
         RejectionInput,
         RejectionState,
@@ -46,6 +48,7 @@ class RejectionWorkflow:
         self.status = "scheduled"
         self.cancellation: Cancellation | None = None
         self.feedback_call = False
+        self.erased = False  # only the erasure update sets it: old histories replay unchanged
 
     @workflow.run
     async def run(self, rejection: RejectionInput) -> str:
@@ -64,8 +67,9 @@ class RejectionWorkflow:
 
         survey_at = await workflow.execute_activity_method(
             rejections.schedule_survey, self.rejection_id, **DATABASE_STEP)
-        if await self._happened_by(survey_at, lambda: self.feedback_call):
+        if await self._happened_by(survey_at, lambda: self.feedback_call or self.erased):
             await self._record("survey-skipped", "survey_skipped",
+                               "the applicant's personal data was erased" if self.erased else
                                "the applicant asked for a feedback call; that case asks for a "
                                "score after the conversation")
         else:
@@ -87,6 +91,21 @@ class RejectionWorkflow:
         if self.status != "scheduled":
             raise ApplicationError(_NOT_CANCELLABLE[self.status], {"status": self.status},
                                    type="NotCancellable", non_retryable=True)
+
+    @workflow.update
+    async def erase_personal_data(self, erasure: Erasure) -> str:
+        """The applicant asked to be forgotten: a rejection still on hold is never sent, and
+        neither is the survey (their address is gone from the database already)."""
+        if not self.erased:
+            self.erased = True
+            if self.status == "scheduled":
+                self.cancellation = Cancellation(actor=erasure.actor)
+                self.status = "cancelled"
+                await self._record("cancelled", "cancelled", "personal data erased before "
+                                   "sending: no email will go out", actor=erasure.actor,
+                                   status="cancelled")
+            await self._record("erased", "erased", ERASED_ON_REQUEST, actor=erasure.actor)
+        return self.status
 
     @workflow.signal
     def feedback_call_requested(self) -> None:

@@ -11,13 +11,17 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from kringloop.web.deps import Services, SignInRequired
 from kringloop.web.errors import install_error_handlers
+from kringloop.web.rate_limits import install_rate_limits
 from kringloop.web.routes import (
     applicant_links,
     cases,
+    conversation,
+    erasure,
     health,
     pages,
     pages_cases,
     pages_outbox,
+    pages_rejections,
     pages_reports,
     pages_signin,
     pages_team,
@@ -27,6 +31,7 @@ from kringloop.web.routes import (
     resurvey,
     workspace_api,
 )
+from kringloop.web.security_headers import SecurityHeaders
 
 SESSION_LIFETIME_S = 12 * 3600
 
@@ -36,12 +41,15 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPIOffline(title="Kringloop", version="0.1.0",
                          description="Closed-loop follow-up for Net Promoter programs.")
     app.state.services = services
+    https = services.settings.base_url.startswith("https://")
     # Signed (itsdangerous), HttpOnly session cookie; SameSite=Lax keeps it off cross-site posts.
     app.add_middleware(
         SessionMiddleware, secret_key=services.settings.signing_key,
         session_cookie="kringloop_session", max_age=SESSION_LIFETIME_S, same_site="lax",
-        https_only=services.settings.base_url.startswith("https://"))
+        https_only=https)
+    app.add_middleware(SecurityHeaders, https=https)
     install_error_handlers(app)
+    install_rate_limits(app, services.settings)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in_first(request: Request, _: SignInRequired) -> RedirectResponse:
@@ -50,6 +58,6 @@ def create_app(services: Services) -> FastAPI:
 
     for module in (responses, cases, workspace_api, resurvey, health, pages, pages_signin,
                    pages_cases, pages_team, pages_outbox, rejections, applicant_links, reports,
-                   pages_reports):
+                   pages_reports, conversation, erasure, pages_rejections):
         app.include_router(module.router)
     return app

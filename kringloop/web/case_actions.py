@@ -1,8 +1,10 @@
-"""The four team actions on a case, shared by the JSON API and the pages: checked for rights
-here, validated by the workflow (a Temporal update), refused with a message and the field."""
+"""The team's actions on a case, shared by the JSON API and the pages: checked for rights
+here, validated by the workflow (a Temporal update), refused with a message and the field.
+Also the relay's other side: an anonymous employee's message from their conversation link."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import WorkflowUpdateFailedError
@@ -10,8 +12,25 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from kringloop.access import Principal
-from kringloop.case_messages import CallbackAttempt, Note, Reassignment, Resolution
-from kringloop.models import CallbackAttemptIn, NoteIn, ReassignIn, ResolveIn
+from kringloop.adoptions import adopt, adoptable
+from kringloop.case_messages import (
+    CallbackAttempt,
+    EmployeeMessage,
+    Note,
+    Reassignment,
+    RelayReply,
+    Resolution,
+)
+from kringloop.case_queries import case_with_response
+from kringloop.database import session_for
+from kringloop.models import (
+    AdoptionIn,
+    CallbackAttemptIn,
+    NoteIn,
+    ReassignIn,
+    RelayMessageIn,
+    ResolveIn,
+)
 from kringloop.web.deps import Services, case_in_scope
 from kringloop.web.errors import ApiError
 from workflows.case import CaseWorkflow
@@ -60,3 +79,38 @@ async def resolve(services: Services, principal: Principal, case_id: str,
     await _update(services, case_id, CaseWorkflow.resolve, Resolution(
         actor=principal.name, root_cause=body.root_cause, action_taken=body.action_taken,
         message=body.message))
+
+
+async def reply_to_employee(services: Services, principal: Principal, case_id: str,
+                            body: RelayMessageIn) -> None:
+    """The team's reply in an anonymous employee's conversation, signed with the member's name."""
+    case_in_scope(services, principal, case_id)
+    await _update(services, case_id, CaseWorkflow.reply_to_employee,
+                  RelayReply(actor=principal.name, text=body.text))
+
+
+async def relay_employee_message(services: Services, case_id: str, body: RelayMessageIn
+                                 ) -> None:
+    """What the employee wrote through their link (which is their only right to the case)."""
+    await _update(services, case_id, CaseWorkflow.receive_employee_message,
+                  EmployeeMessage(text=body.text))
+
+
+async def adopt_customer(services: Services, principal: Principal, case_id: str,
+                         _: AdoptionIn) -> None:
+    """A member of the case's team adopts the customer behind it: their next cases come to
+    them. Not a workflow update: it changes who gets future cases, not this one."""
+    case = case_in_scope(services, principal, case_id)
+    if case.team_id not in principal.team_ids:
+        raise ApiError(403, "only a member of this case's team can adopt the customer")
+    with session_for(services.engine) as session:
+        found = case_with_response(session=session, case_id=case_id)
+        assert found is not None
+        if not adoptable(*found):
+            raise ApiError(422, "only a customer with a customer id and an email address "
+                                "can be adopted")
+        adopter = adopt(session=session, org=services.org, respondent_id=str(
+            found[1].respondent_id), member_email=principal.email, now=datetime.now(UTC))
+    if adopter != principal.email:
+        raise ApiError(409, f"{services.org.member(adopter).name} has already adopted "
+                            "this customer")

@@ -85,7 +85,5 @@ def render(request: Request, template: str, context: dict[str, object], *, langu
            status_code: int = 200) -> HTMLResponse:
     html = environment(language).get_template(template).render(
         {**context, "language": language, "request": request})
-    # No third party ever sees our URLs; frames only from ourselves (the outbox preview).
-    return HTMLResponse(html, status_code=status_code, headers={
-        "Referrer-Policy": "same-origin", "X-Frame-Options": "SAMEORIGIN",
-        "Cache-Control": "no-store"})
+    # Pages show personal data: never kept in a shared cache. (Security headers: middleware.)
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -81,8 +81,12 @@ async def page(chromium: Browser, stack: Stack, screenshots: Path,
     context = await chromium.new_context(base_url=stack.web_url, locale="nl-NL")
     context.set_default_timeout(10_000)  # a missing element fails in seconds, not 30
     page = await context.new_page()
+    blocked: list[str] = []  # what our own Content-Security-Policy stopped: a broken page
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     if request.node.stash.get(_failed, False):
         name = re.sub(r"[^\w.-]+", "-", request.node.name)
         await page.screenshot(path=screenshots / f"failed-{name}.png", full_page=True)
     await context.close()
+    assert not blocked, f"the page's own security policy blocked parts of it: {blocked}"

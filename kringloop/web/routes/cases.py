@@ -1,4 +1,4 @@
-"""The case API: read a case, and the team's four actions on it."""
+"""The case API: read a case, and the team's actions on it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from fastapi import APIRouter
 
 from kringloop.case_queries import case_public
 from kringloop.database import session_for
-from kringloop.models import CallbackAttemptIn, CasePublic, NoteIn, ReassignIn, ResolveIn
+from kringloop.models import (
+    AdoptionIn,
+    CallbackAttemptIn,
+    CasePublic,
+    NoteIn,
+    ReassignIn,
+    RelayMessageIn,
+    ResolveIn,
+)
 from kringloop.web import case_actions
 from kringloop.web.deps import ApiCaller, Services, ServicesDep, case_in_scope
 
@@ -51,4 +59,20 @@ async def reassign(case_id: str, body: ReassignIn, services: ServicesDep, caller
 async def resolve(case_id: str, body: ResolveIn, services: ServicesDep, caller: ApiCaller
                   ) -> CasePublic:
     await case_actions.resolve(services, caller, case_id, body)
+    return _read(services, case_id)
+
+
+@router.post("/{case_id}/relay-replies", response_model=CasePublic)
+async def reply_to_employee(case_id: str, body: RelayMessageIn, services: ServicesDep,
+                            caller: ApiCaller) -> CasePublic:
+    """Reply to an anonymous employee (a case with `relay: true`): they read it, under your
+    name, through their private conversation link. The first reply is the first contact."""
+    await case_actions.reply_to_employee(services, caller, case_id, body)
+    return _read(services, case_id)
+
+
+@router.post("/{case_id}/adopt", response_model=CasePublic)
+async def adopt_customer(case_id: str, services: ServicesDep, caller: ApiCaller) -> CasePublic:
+    """Adopt the customer behind this case (members of its team): their next cases come to you."""
+    await case_actions.adopt_customer(services, caller, case_id, AdoptionIn())
     return _read(services, case_id)

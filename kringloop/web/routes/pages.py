@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kringloop.access import Principal
+from kringloop.rejections import may_reject
 from kringloop.web.deps import Services, SignInRequired, csrf_token, page_principal, require_csrf
 from kringloop.web.page_templates import LANGUAGES, accepted_language, render
 
@@ -59,6 +60,7 @@ def page(request: Request, services: Services, principal: Principal | None, temp
     return render(request, template, {
         "principal": principal, "csrf_token": csrf_token(request),
         "flash": request.session.pop("flash", None), "show_team_board": leads_a_team,
+        "show_rejections": principal is not None and may_reject(principal, services.org),
         "show_outbox": outbox_open_to(services, principal),
         "organisation": services.org.name, **context,
     }, language=language, status_code=status_code)

@@ -1,4 +1,4 @@
-"""My queue and the case page, with the four team actions as plain HTML forms."""
+"""My queue and the case page, with the team's actions as plain HTML forms."""
 
 from __future__ import annotations
 
@@ -11,19 +11,23 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import MailActivities
 from kringloop.access import Principal
+from kringloop.adoptions import adoptable, adopter_of
 from kringloop.case_messages import CALLBACK_OUTCOMES, CaseEmail
 from kringloop.case_queries import CLOSED_STATUSES, case_public, case_with_response
 from kringloop.database import session_for
 from kringloop.emails import Email, render
 from kringloop.models import (
+    AdoptionIn,
     CallbackAttemptIn,
     NoteIn,
     QueueStatus,
     ReassignIn,
+    RelayMessageIn,
     ResolveIn,
     ScoreBand,
 )
@@ -93,6 +97,7 @@ def _case_page(request: Request, services: Services, principal: Principal, case_
         return problem(request, services, principal, "not_found", 404)
     with session_for(services.engine) as session:
         public = case_public(session=session, case_id=case_id)
+        adoption = _adoption(session, services, principal, case_id)
     assert public is not None
     team = next((t for t in services.org.teams if t.id == case.team_id), None)
     policy = services.org.programs.get(case.program)  # type: ignore[call-overload]
@@ -101,16 +106,31 @@ def _case_page(request: Request, services: Services, principal: Principal, case_
     reassign_to = [m for m in team.members if m.email != case.assignee_email] \
         if team and principal.leads(case.team_id) else []
     forms = {"callback-attempts": not finished, "notes": not closed,
-             "reassign": bool(reassign_to) and not finished, "resolve": not finished}
+             "reassign": bool(reassign_to) and not finished, "resolve": not finished,
+             "relay-replies": public.relay and not finished,
+             "adopt": adoption["can_adopt"]}
     return page(
         request, services, principal, "case.html", status_code=status_code,
         case=public, team=team, time_zone=team.time_zone if team else "Europe/Amsterdam",
-        clock=sla_clock(due_at=case.callback_due_at, called_back=case.attempts > 0,
-                        finished=finished),
+        clock=sla_clock(due_at=case.callback_due_at,
+                        called_back=case.first_attempt_at is not None, finished=finished),
         anonymous=not any(public.respondent.get(k) for k in ("name", "email", "phone")),
         forms=forms, root_causes=policy.root_causes if policy else [],
         outcomes=CALLBACK_OUTCOMES, reassign_to=reassign_to,
-        refusal=refusal, values=values or {}, preview=preview)
+        refusal=refusal, values=values or {}, preview=preview, adoption=adoption)
+
+
+def _adoption(session: Session, services: Services, principal: Principal, case_id: str
+              ) -> dict[str, Any]:
+    """Who adopted the customer behind the case, and whether the reader may adopt them."""
+    found = case_with_response(session=session, case_id=case_id)
+    assert found is not None
+    case, origin = found
+    if not adoptable(case, origin):
+        return {"adopter": None, "can_adopt": False}
+    adopter = adopter_of(session=session, org=services.org, respondent_id=origin.respondent_id)
+    return {"adopter": services.org.member(adopter).name if adopter else None,
+            "can_adopt": adopter is None and case.team_id in principal.team_ids}
 
 
 @router.get("/cases/{case_id}")
@@ -132,12 +152,16 @@ ACTIONS = {
     "notes": _Action(NoteIn, case_actions.add_note, "note_added"),
     "reassign": _Action(ReassignIn, case_actions.reassign, "reassigned"),
     "resolve": _Action(ResolveIn, case_actions.resolve, "resolved"),
+    "relay-replies": _Action(RelayMessageIn, case_actions.reply_to_employee, "relay_replied"),
+    "adopt": _Action(AdoptionIn, case_actions.adopt_customer, "adopted"),
 }
 
 
 @router.post("/cases/{case_id}/{action}")
 async def act_on_case(
-    case_id: str, action: Literal["callback-attempts", "notes", "reassign", "resolve"],
+    case_id: str,
+    action: Literal["callback-attempts", "notes", "reassign", "resolve", "relay-replies",
+                    "adopt"],
     request: Request, services: ServicesDep, principal: PageUser,
 ) -> Response:
     """Do the action, then back to the case page (303) with a flash message; a refusal shows

@@ -13,6 +13,7 @@ from kringloop.access import Principal, principal_for
 from kringloop.credentials import MAGIC_LINK_LIFETIME, password_matches, redeem_magic_link
 from kringloop.database import session_for
 from kringloop.web.deps import Services, ServicesDep, csrf_token
+from kringloop.web.rate_limits import limit_sign_in
 from kringloop.web.routes.pages import csrf_refusal, local_path, page, posted, reader
 from kringloop.web.sign_in_links import send_sign_in_link
 
@@ -60,6 +61,7 @@ async def email_sign_in_link(request: Request, services: ServicesDep,
     if refused := csrf_refusal(request, services, None, form):
         return refused
     email = form.get("email", "").strip()
+    await limit_sign_in(request, email)
     principal = principal_for(services.org, email) if email else None
     if principal is not None:
         background.add_task(_send_quietly, services, principal)
@@ -73,6 +75,7 @@ async def sign_in_with_password(request: Request, services: ServicesDep) -> Resp
         return refused
     email = form.get("email", "").strip().lower()
     next_path = local_path(form.get("next"))
+    await limit_sign_in(request, email)
 
     def check() -> bool:  # argon2 takes a while on purpose: not on the event loop
         with session_for(services.engine) as session:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response, status
 
-from kringloop.intake import receive_response
+from kringloop.intake import receive_response, stays_anonymous
 from kringloop.models import IntakeResult, ResponseCreate
 from kringloop.web.deps import ServicesDep, require_intake
+from kringloop.web.rate_limits import limit_intake
+from kringloop.web.routes.conversation import conversation_link
 
 router = APIRouter(prefix="/api/responses", tags=["intake"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IntakeResult,
-             dependencies=[Depends(require_intake)],
+             dependencies=[Depends(require_intake), Depends(limit_intake)],
              responses={200: {"model": IntakeResult, "description": "already received"}})
 async def post_response(payload: ResponseCreate, services: ServicesDep,
                         response: Response) -> IntakeResult:
-    """Take in one response. The response id is the idempotency key: sending it again is safe."""
+    """Take in one response. The response id is the idempotency key: sending it again is safe.
+    An anonymous employee's low score comes back with their private `conversation_url`, once."""
     intake = await receive_response(payload, engine=services.engine, client=services.temporal,
                                     org=services.org, task_queue=services.settings.task_queue)
     if not intake.created:
         response.status_code = status.HTTP_200_OK
+    elif intake.result.case_id and stays_anonymous(payload.program, payload.meta):
+        return intake.result.model_copy(update={"conversation_url": conversation_link(
+            services.settings, intake.result.case_id)})
     return intake.result

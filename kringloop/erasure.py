@@ -1,0 +1,122 @@
+"""Erasing personal data: one person's on their request (`kringloop erase`, the admin API), and
+every loop's once the retention period after it ended has passed (workflows/retention.py).
+
+The database records lose it in one transaction (kringloop/erasure_records.py); then the
+person's running cases and rejections hear of it through an update and stop contacting them,
+and the embedded SMTP sink's copies of emails to them are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import getaddresses
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError
+
+from kringloop.case_messages import ERASED_ON_REQUEST, Erasure
+from kringloop.database import session_for
+from kringloop.erasure_records import (
+    ErasureSummary,
+    Footprint,
+    erase_footprint,
+    expired_footprint,
+    footprint_of,
+    outbox_of,
+    retention_cutoff,
+)
+
+log = logging.getLogger("kringloop.erasure")
+# How long to wait for a running workflow to take the erasure (it is erased in the database
+# already, so one that does not answer has no address left to write to anyway).
+UPDATE_WAIT = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class MailCopies:
+    """Which copies in the embedded SMTP sink are about the person: sent to one of their
+    addresses, or one of the emails about their cases (the team's mention them too)."""
+
+    addresses: set[str]
+    message_ids: set[str]
+
+    @staticmethod
+    def of(session: Session, found: Footprint) -> MailCopies:
+        return MailCopies(addresses=found.addresses(), message_ids={
+            m.message_id for m in outbox_of(session=session, found=found)})
+
+
+def remove_mail_copies(folder: Path | None, copies: MailCopies) -> int:
+    """Delete the embedded SMTP sink's .eml copies of emails about the person."""
+    if folder is None or not folder.is_dir():
+        return 0
+    parser = BytesHeaderParser(policy=default_policy)
+    removed = 0
+    for path in folder.glob("*.eml"):
+        with path.open("rb") as file:
+            headers = parser.parse(file)
+        fields = [str(h) for name in ("To", "Cc", "Bcc") for h in headers.get_all(name, [])]
+        if ({address.lower() for _, address in getaddresses(fields)} & copies.addresses
+                or str(headers.get("Message-ID", "")) in copies.message_ids):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+async def stop_contacting(client: Client, workflow_ids: list[str], *, actor: str) -> int:
+    """Tell each running case and rejection; how many were still running to hear it."""
+    told = 0
+    for workflow_id in workflow_ids:
+        try:
+            await client.get_workflow_handle(workflow_id).execute_update(
+                "erase_personal_data", Erasure(actor=actor), rpc_timeout=UPDATE_WAIT)
+        except (RPCError, WorkflowUpdateFailedError):
+            continue  # closed already, or still opening: either way it has nothing to send
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            log.warning("a running workflow did not take the erasure in time",
+                        extra={"workflow_id": workflow_id})
+            continue
+        told += 1
+    return told
+
+
+async def erase_respondent(respondent_id: str, *, engine: Engine, temporal: Client | None,
+                           outbox: Path | None, actor: str) -> ErasureSummary:
+    """Erase one person's personal data everywhere Kringloop keeps it; `found` is False when
+    there was nothing (an unknown id, or one erased before)."""
+    with session_for(engine) as session:
+        found = footprint_of(session=session, respondent_id=respondent_id)
+        copies, workflow_ids = MailCopies.of(session, found), found.workflow_ids()
+        summary = erase_footprint(session=session, found=found, at=datetime.now(UTC),
+                                  actor=actor, why=ERASED_ON_REQUEST)
+    if temporal is not None and summary.found:
+        summary.running_workflows = await stop_contacting(temporal, workflow_ids, actor=actor)
+    summary.mail_copies = remove_mail_copies(outbox, copies)
+    log.info("personal data erased on request", extra=summary.model_dump())
+    return summary
+
+
+def purge_expired(*, engine: Engine, now: datetime, months: int, outbox: Path | None
+                  ) -> ErasureSummary:
+    """The retention rule: erase the personal data of loops that ended `months` months ago.
+    Their workflows have ended, so there is nobody running to tell."""
+    with session_for(engine) as session:
+        found = expired_footprint(session=session, before=retention_cutoff(now, months))
+        copies = MailCopies.of(session, found)
+        summary = erase_footprint(
+            session=session, found=found, at=now, actor="kringloop",
+            why=f"personal data erased after the {months}-month retention period")
+    summary.mail_copies = remove_mail_copies(outbox, copies)
+    log.info("retention purge", extra=summary.model_dump())
+    return summary
