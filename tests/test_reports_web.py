@@ -81,6 +81,7 @@ async def test_enps_is_for_admins_and_the_people_team_only(live: Kringloop) -> N
     bram, wendy = await signed_in(live, BRAM), await signed_in(live, WENDY)
     assert (await bram.get("/reports", program="employee")).status_code == 404
     assert (await bram.get("/reports/nps.csv", program="employee")).status_code == 404
+    assert (await bram.get("/reports/members.csv")).status_code == 404  # no such table
     assert 'value="employee"' not in (await bram.get("/reports")).text
     # The people team's own program comes first for them.
     assert '<option value="employee" selected>' in (await wendy.get("/reports")).text

@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
 from kringloop.access import Principal
 from kringloop.database import session_for
@@ -164,28 +165,36 @@ def reportable_programs(org: Organisation, principal: Principal) -> list[str]:
     return sorted(allowed, key=lambda p: p not in own)
 
 
-def filters_of(services: Services, principal: Principal, program: str, first: str, last: str,
-               group_by: str) -> Filters | None:
+@dataclass(frozen=True)
+class ReportQuery:
+    """The report page's query string: the program, the period and the grouping asked for."""
+
+    program: str = ""
+    first: Annotated[str, Query(alias="from")] = ""
+    to: str = ""
+    group_by: str = "team"
+
+
+ReportQueryDep = Annotated[ReportQuery, Depends()]
+
+
+def filters_of(services: Services, principal: Principal, query: ReportQuery) -> Filters | None:
     """The filters asked for; unknown values count as no filter. None: a program not theirs."""
     programs = reportable_programs(services.org, principal)
-    if program and program not in programs:
+    if query.program and query.program not in programs:
         return None
-    start, end = _day(first), _day(last)
+    start, end = _day(query.first), _day(query.to)
     if start and end and start > end:
         start, end = end, start
-    return Filters(program=program or programs[0], first=start, last=end,
-                   group_by=group_by if group_by in get_args(GroupBy) else "team")  # type: ignore[arg-type]
-
-
-FromParam = Annotated[str, Query(alias="from")]
+    group_by = query.group_by if query.group_by in get_args(GroupBy) else "team"
+    return Filters(program=query.program or programs[0], first=start, last=end,
+                   group_by=group_by)  # type: ignore[arg-type]
 
 
 @router.get("/reports")
-async def reports(
-    request: Request, services: ServicesDep, principal: PageUser, program: str = "",
-    first: FromParam = "", to: str = "", group_by: str = "team",
-) -> HTMLResponse:
-    filters = filters_of(services, principal, program, first, to, group_by)
+async def reports(request: Request, services: ServicesDep, principal: PageUser,
+                  query: ReportQueryDep) -> HTMLResponse:
+    filters = filters_of(services, principal, query)
     if filters is None:
         return problem(request, services, principal, "not_found", 404)
     org, window, teams = services.org, filters.window, team_scope(principal)
@@ -234,32 +243,32 @@ def csv_file(name: str, columns: tuple[str, ...], rows: list[list[Any]]) -> Resp
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
-@router.get("/reports/nps.csv")
-async def nps_csv(
-    request: Request, services: ServicesDep, principal: PageUser, program: str = "",
-    first: FromParam = "", to: str = "", group_by: str = "team",
-) -> Response:
-    filters = filters_of(services, principal, program, first, to, group_by)
-    if filters is None:
-        return problem(request, services, principal, "not_found", 404)
-    with session_for(services.engine) as session:
-        report = nps_report(session=session, org=services.org, program=filters.program,  # type: ignore[arg-type]
-                            group_by=filters.group_by, window=filters.window,
-                            visible_teams=team_scope(principal))
-    return csv_file(f"nps-{filters.program}-by-{filters.group_by}.csv", NPS_COLUMNS,
-                    nps_rows(report))
+def _nps_table(session: Session, services: Services, principal: Principal, filters: Filters
+               ) -> tuple[str, tuple[str, ...], list[list[Any]]]:
+    report = nps_report(session=session, org=services.org, program=filters.program,  # type: ignore[arg-type]
+                        group_by=filters.group_by, window=filters.window,
+                        visible_teams=team_scope(principal))
+    return f"nps-{filters.program}-by-{filters.group_by}.csv", NPS_COLUMNS, nps_rows(report)
 
 
-@router.get("/reports/loop.csv")
-async def loop_csv(
-    request: Request, services: ServicesDep, principal: PageUser, program: str = "",
-    first: FromParam = "", to: str = "", group_by: str = "team",
-) -> Response:
-    filters = filters_of(services, principal, program, first, to, group_by)
-    if filters is None:
+def _loop_table(session: Session, services: Services, principal: Principal, filters: Filters
+                ) -> tuple[str, tuple[str, ...], list[list[Any]]]:
+    report = loop_report(session=session, org=services.org, programs=[filters.program],
+                         now=datetime.now(UTC), window=filters.window,
+                         visible_teams=team_scope(principal))
+    return f"loop-{filters.program}.csv", LOOP_COLUMNS, loop_rows(report)
+
+
+CSV_TABLES = {"nps": _nps_table, "loop": _loop_table}
+
+
+@router.get("/reports/{table}.csv")
+async def report_csv(table: str, request: Request, services: ServicesDep,
+                     principal: PageUser, query: ReportQueryDep) -> Response:
+    """The NPS table or the loop-health table as the page shows them, as a CSV file."""
+    filters = filters_of(services, principal, query)
+    if filters is None or table not in CSV_TABLES:
         return problem(request, services, principal, "not_found", 404)
     with session_for(services.engine) as session:
-        report = loop_report(session=session, org=services.org, programs=[filters.program],
-                             now=datetime.now(UTC), window=filters.window,
-                             visible_teams=team_scope(principal))
-    return csv_file(f"loop-{filters.program}.csv", LOOP_COLUMNS, loop_rows(report))
+        name, columns, rows = CSV_TABLES[table](session, services, principal, filters)
+    return csv_file(name, columns, rows)
