@@ -7,14 +7,18 @@ and connection errors are raised as they are, so the activity is retried with ba
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from kringloop.case_messages import EmailReceipt
@@ -44,6 +48,7 @@ class Outgoing:
 async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: Engine,
                     settings: Settings, record: RecordStep) -> EmailReceipt:
     """Send `outgoing` unless its outbox row says it was sent or refused already."""
+    give_up_at = time.monotonic() + _patience()
     sender = settings.mail_from
     with session_for(engine) as session:
         row = session.get(OutboxMessage, outgoing.key)
@@ -74,10 +79,34 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
             raise ApplicationError(f"mail server refused the email: {reason}",
                                    type="EmailRejected", non_retryable=True) from None
         raise
-    _mark(engine, outgoing.key, "sent", None, record, detail)
+    await _mark_sent(engine, outgoing.key, record, detail, give_up_at=give_up_at)
     log.info("email sent", extra={"kind": outgoing.kind, "case_id": outgoing.case_id,
                                   "message_id": message_id})
     return EmailReceipt(key=outgoing.key, message_id=message_id, sent=True)
+
+
+def _patience() -> float:
+    """How long this attempt may go on: its start-to-close timeout, less a margin, so that a
+    retry of the activity never runs beside it."""
+    timeout = activity.info().start_to_close_timeout if activity.in_activity() else None
+    return (timeout or timedelta(minutes=1)).total_seconds() - 10
+
+
+async def _mark_sent(engine: Engine, key: str, record: RecordStep, detail: str, *,
+                     give_up_at: float) -> None:
+    """The mail server has the email: its row must say so, or a retry would send it again
+    (the fault suite saw it). A database that is away is waited for, while this attempt may."""
+    pause = 0.5
+    while True:
+        try:
+            _mark(engine, key, "sent", None, record, detail)
+            return
+        except OperationalError:
+            if time.monotonic() + pause > give_up_at:
+                raise
+            log.warning("email sent; waiting for the database to record it", extra={"key": key})
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5)
 
 
 def _mark(engine: Engine, key: str, status: str, error: str | None, record: RecordStep,

@@ -18,7 +18,7 @@ from kringloop.database import session_for
 from kringloop.emails import render
 from kringloop.mail_delivery import Recipient
 from kringloop.models import Rejection
-from kringloop.org import Member, Organisation
+from kringloop.org import Member, Organisation, ProgramPolicy
 from kringloop.rejections import (
     PROGRAM,
     SEND_WINDOWS,
@@ -47,7 +47,12 @@ class RejectionActivities:
         self.engine = engine
         self.org = org
         self.settings = settings
-        self.policy = org.programs[PROGRAM]
+
+    @property
+    def policy(self) -> ProgramPolicy:
+        """Looked up when a rejection needs it: an organisation without the candidate program
+        (programs may be left out of the org file) still starts a worker."""
+        return self.org.programs[PROGRAM]
 
     def _load(self, session: Session, rejection_id: str) -> Rejection:
         row = session.get(Rejection, rejection_id)

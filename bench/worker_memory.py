@@ -20,8 +20,9 @@ from bench.traffic import gated, post_detractor
 from kringloop.database import session_for
 from kringloop.models import Case
 from kringloop.settings import Settings
+from worker import worker_tuning
 
-CACHE_SIZE = 1000  # the worker's workflow cache (temporalio's default max_cached_workflows)
+CACHE_SIZE = int(worker_tuning()["max_cached_workflows"])  # the worker's workflow cache
 SAMPLE_EVERY_S = 2.0
 MB = 1024 * 1024
 

@@ -99,6 +99,27 @@ def web() -> None:
     _run(settings, worker=False, web=True)
 
 
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8081,
+) -> None:
+    """Decrypt workflow payloads for an operator with the admin token: Temporal's codec server
+    (POST /encode, /decode) for the Temporal UI (KRINGLOOP_TEMPORAL_UI_ORIGINS) and CLI."""
+    import uvicorn
+
+    from kringloop.codec_server import create_codec_app
+
+    settings = _settings()
+    if not settings.payload_encryption:
+        raise _refuse("KRINGLOOP_PAYLOAD_ENCRYPTION is off: there is nothing to decode")
+    console.print(f"Codec server on http://{host}:{port} (Authorization: Bearer <admin token>)."
+                  f" For example: temporal workflow show -w case-… --codec-endpoint "
+                  f"http://{host}:{port} --codec-auth 'Bearer …'", markup=False)
+    uvicorn.run(create_codec_app(settings), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
 @app.command("import")
 def import_csv(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
@@ -403,15 +424,13 @@ def erase(
 
 
 async def _erase(settings: Settings, respondent_id: str) -> ErasureSummary:
-    from temporalio.client import Client
-
     from kringloop.erasure import erase_respondent
+    from kringloop.temporal_client import connect_temporal
 
     client = None
     if settings.temporal_address:
         try:
-            client = await Client.connect(settings.temporal_address,
-                                          namespace=settings.temporal_namespace)
+            client = await connect_temporal(settings)
         except RuntimeError as error:
             raise _refuse(
                 f"cannot reach Temporal at {settings.temporal_address}: {error}") from None

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import Client
 
 from kringloop.database import make_engine
 from kringloop.intake import receive_response
@@ -23,6 +22,7 @@ from kringloop.migrations import ensure_schema
 from kringloop.models import ResponseCreate
 from kringloop.org import OrgFileError, load_organisation
 from kringloop.settings import Settings
+from kringloop.temporal_client import connect_temporal
 
 REQUIRED_COLUMNS = ("response_id", "program", "score")
 RESPONDENT_COLUMNS = {"respondent_id": "id", "name": "name", "email": "email", "phone": "phone",
@@ -79,7 +79,9 @@ def _columns_of(header: list[str], path: Path, columns: Sequence[str],
     names = [name.strip().lower() for name in header]
     while names and not names[-1]:
         names.pop()  # spreadsheets like to add empty columns at the end
-    unknown = [name or "(empty)" for name in names if name not in columns]
+    # Shown escaped: a name holding ESC or a line break must not steer the operator's terminal.
+    unknown = ["".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                       for ch in name) or "(empty)" for name in names if name not in columns]
     if unknown:
         raise UnreadableFile(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} "
                              f"{', '.join(unknown)}; the columns are {', '.join(columns)}")
@@ -193,8 +195,7 @@ async def run_import(path: Path, *, settings: Settings, console: Console) -> int
         return 2
     assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
     try:
-        client = await Client.connect(settings.temporal_address,
-                                      namespace=settings.temporal_namespace)
+        client = await connect_temporal(settings)
     except RuntimeError as error:
         console.print(f"kringloop import: cannot reach Temporal at {settings.temporal_address}: "
                       f"{error}", markup=False, highlight=False, soft_wrap=True)

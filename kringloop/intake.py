@@ -89,10 +89,13 @@ async def receive_response(
     """
     with session_for(engine) as session:
         existing = session.get(SurveyResponse, payload.response_id)
-        if existing is not None:
-            if existing.case_id:
-                await start_case(client, existing, task_queue=task_queue)
-            return Intake(result_of(existing), created=False)
+    if existing is not None:
+        # Outside the session: a connection held across this await let a burst of repeated
+        # deliveries empty the pool, and the next checkout then blocked the event loop.
+        if existing.case_id:
+            await start_case(client, existing, task_queue=task_queue)
+        return Intake(result_of(existing), created=False)
+    with session_for(engine) as session:
         row = _record_for(payload, org, source=source)
         session.add(row)
         try:

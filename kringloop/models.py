@@ -3,6 +3,7 @@ considerate rejections with their timeline and feedback-call requests."""
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from datetime import UTC, datetime
 from functools import partial
@@ -155,13 +156,59 @@ def _no_control_characters(value: str | None, *, allow_newlines: bool = False) -
     if value is None:
         return None
     allowed = {"\n", "\r", "\t"} if allow_newlines else set()
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in value):
+    # Line and paragraph separators (U+2028, U+2029) break a line too: in an email subject
+    # they would stop the email from being sent at all.
+    refused = ("Cc", "Cf", "Cs") if allow_newlines else ("Cc", "Cf", "Cs", "Zl", "Zp")
+    if any(unicodedata.category(ch) in refused and ch not in allowed for ch in value):
         raise ValueError("must not contain control characters (such as line breaks)")
     return value
 
 
 PlainText = Annotated[str, AfterValidator(_no_control_characters)]
 LongText = Annotated[str, AfterValidator(partial(_no_control_characters, allow_newlines=True))]
+
+
+# Survey metadata is a few flat facts; hundreds of levels only serve to exhaust the stack.
+MAX_META_DEPTH = 16
+
+
+def _storable_meta(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Survey metadata as JSON every database keeps: no NaN or Infinity (PostgreSQL's json
+    refuses them), no NUL, other control characters or lone surrogates in a key or a value."""
+
+    def unstorable(text: str) -> bool:
+        return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r"
+                   for ch in text)
+
+    def check(value: Any, where: str, depth: int = 0) -> None:
+        if depth > MAX_META_DEPTH:
+            raise ValueError(f"meta nests deeper than {MAX_META_DEPTH} levels")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{where} must be a finite number, not {value}")
+        if isinstance(value, str) and unstorable(value):
+            raise ValueError(f"{where} must not contain control characters")
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if unstorable(key):
+                    raise ValueError(f"a key in {where} must not contain control characters")
+                check(inner, f"{where}.{key}", depth + 1)
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                check(inner, f"{where}[{index}]", depth + 1)
+
+    if meta is not None:
+        check(meta, "meta")
+    return meta
+
+
+def _in_the_calendar(moment: datetime | None) -> datetime | None:
+    """A moment that exists in UTC too (0001-01-01T00:00+14:00 does not)."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the calendar once converted to UTC") from None
 
 
 class StrictShape(BaseModel):
@@ -185,8 +232,8 @@ class ResponseCreate(StrictShape):
     score: StrictInt = ApiField(ge=0, le=10)
     comment: LongText | None = ApiField(default=None, max_length=10_000)
     respondent: RespondentIn | None = None
-    answered_at: AwareDatetime | None = None
-    meta: dict[str, Any] | None = None
+    answered_at: Annotated[AwareDatetime | None, AfterValidator(_in_the_calendar)] = None
+    meta: Annotated[dict[str, Any] | None, AfterValidator(_storable_meta)] = None
 
 
 class IntakeResult(BaseModel):
@@ -467,7 +514,7 @@ class RejectionCreate(StrictShape):
     stage: ApplicationStage
     reasons: list[ReasonIn] = ApiField(default_factory=list, max_length=20)
     recruiter: EmailStr | None = None
-    send_at: AwareDatetime | None = None
+    send_at: Annotated[AwareDatetime | None, AfterValidator(_in_the_calendar)] = None
 
 
 class RejectionBatch(StrictShape):

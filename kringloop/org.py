@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -241,13 +242,47 @@ def _key(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
+Location = tuple[int | str, ...]
+
+
+def _unprintable(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text)
+
+
+def _unprintable_at(node: object, loc: Location = ()) -> Location | None:
+    """Where a text (or a key) holds a control character, a line break or NUL, if anywhere:
+    names and words from this file go into pages, email subjects and headers, and the
+    database."""
+    if isinstance(node, str):
+        return loc if _unprintable(node) else None
+    if isinstance(node, dict):
+        items: list[tuple[int | str, object]] = list(node.items())
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    else:
+        return None
+    for key, value in items:
+        if isinstance(key, str) and _unprintable(key):
+            return (*loc, key.encode("unicode_escape").decode())
+        found = _unprintable_at(value, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
 def load_organisation(path: Path) -> Organisation:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        where = _unprintable_at(raw)
     except OSError as error:
         raise OrgFileError(f"{path}: cannot read: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise OrgFileError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:  # an organisation is a few levels deep, never thousands
+        raise OrgFileError(f"{path}: nested too deeply") from None
+    if where is not None:
+        raise OrgFileError(f"{path}: {_key(where)}: must not contain control characters "
+                           "(such as line breaks)")
     try:
         return Organisation.model_validate(raw)
     except ValidationError as error:

@@ -21,7 +21,6 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import Client
 
 from kringloop.access import Principal
 from kringloop.csv_import import UnreadableFile, progress_bar, read_rows
@@ -31,6 +30,7 @@ from kringloop.models import RejectionCreate
 from kringloop.org import Member, Organisation, OrgFileError, load_organisation
 from kringloop.rejection_intake import RejectionRefused, considered, schedule_rejection
 from kringloop.settings import Settings
+from kringloop.temporal_client import connect_temporal
 
 REQUIRED_COLUMNS = ("applicant_id", "name", "email", "language", "vacancy_id",
                     "vacancy_title", "stage", "reason_code", "reason")
@@ -148,8 +148,7 @@ async def run_rejection_import(path: Path, *, settings: Settings, console: Conso
         return 2
     assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
     try:
-        client = await Client.connect(settings.temporal_address,
-                                      namespace=settings.temporal_namespace)
+        client = await connect_temporal(settings)
     except RuntimeError as error:
         say(f"kringloop reject: cannot reach Temporal at {settings.temporal_address}: {error}")
         return 2

@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
+import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HOME = Path(".kringloop")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ORG_FILE = PROJECT_ROOT / "examples" / "org.toml"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ORIGIN = re.compile(r"^https?://[^/\s]+$")
+MIN_WEBHOOK_SECRET_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class PayloadKey:
+    """An AES-GCM key for Temporal payloads and the id written beside what it encrypts."""
+
+    key_id: str
+    secret: bytes = field(repr=False)
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_payload_key(item: str) -> PayloadKey:
+    """`kid:base64key` (16, 24 or 32 bytes: AES-128/192/256)."""
+    key_id, colon, encoded = item.partition(":")
+    key_id = key_id.strip()
+    if not colon or not _NAME.fullmatch(key_id):
+        raise ValueError("each key must look like kid:base64key (kid: letters, digits, . _ -)")
+    try:
+        secret = base64.b64decode(encoded.strip().replace("-", "+").replace("_", "/"),
+                                  validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"key {key_id!r} is not valid base64") from None
+    if len(secret) not in (16, 24, 32):
+        raise ValueError(f"key {key_id!r} is {len(secret)} bytes; AES-GCM needs 16, 24 or 32 "
+                         "(make one: openssl rand -base64 32)")
+    return PayloadKey(key_id=key_id, secret=secret)
 
 
 class Settings(BaseSettings):
@@ -46,6 +84,20 @@ class Settings(BaseSettings):
     rate_limit_sign_in: str = "5/minute;20/hour"
     # Where the counts live: memory per web process; a shared one (async+redis://…) for several.
     rate_limit_storage: str = "async+memory://"
+    # The largest request body taken (JSON or a form); a larger one gets 413 before it is read.
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    # Signed intake: "source=secret,source=older-secret,other=secret" (two per source while
+    # rotating). Once set, POST /api/responses needs X-Kringloop-Signature (webhook_signatures).
+    webhook_secrets: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(default_factory=dict)
+    # How old (or how far ahead of our clock) a signature's timestamp may be.
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
+    # Temporal payloads are AES-GCM encrypted (payload_codec): "kid:base64key[,oldkid:oldkey]",
+    # the first encrypts, all decrypt. Unset: one generated under `home` (one machine only).
+    payload_keys: Annotated[tuple[PayloadKey, ...], NoDecode] = ()
+    payload_encryption: bool = True
+    # Where the Temporal UI runs, for the codec server's CORS (`kringloop codec-server`).
+    temporal_ui_origins: Annotated[tuple[str, ...], NoDecode] = (
+        "http://localhost:8233", "http://127.0.0.1:8233")
     log_format: Literal["json", "text"] = "json"
     home: Path = HOME
 
@@ -67,6 +119,51 @@ class Settings(BaseSettings):
             raise ValueError(f"{text!r} is not a rate such as '5/minute;20/hour'") from None
         return text
 
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _webhook_secrets(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        found: dict[str, tuple[str, ...]] = {}
+        for item in _items(value):
+            source, equals, secret = item.partition("=")
+            source, secret = source.strip(), secret.strip()
+            if not equals or not _NAME.fullmatch(source):
+                raise ValueError("each entry must look like source=secret "
+                                 "(source: letters, digits, . _ -)")
+            if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
+                raise ValueError(f"the secret for {source!r} is shorter than "
+                                 f"{MIN_WEBHOOK_SECRET_LENGTH} characters")
+            if secret in found.get(source, ()):
+                raise ValueError(f"the same secret is given twice for {source!r}")
+            found[source] = (*found.get(source, ()), secret)
+            if len(found[source]) > 2:
+                raise ValueError(f"{source!r} has more than two secrets (the new and the old "
+                                 "one, while rotating)")
+        return found
+
+    @field_validator("payload_keys", mode="before")
+    @classmethod
+    def _payload_keys(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        keys = tuple(parse_payload_key(item) for item in _items(value))
+        ids = [key.key_id for key in keys]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a key id is given twice")
+        return keys
+
+    @field_validator("temporal_ui_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        origins = tuple(item.rstrip("/") for item in _items(value))
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin such as http://localhost:8233")
+        return origins
+
     @field_validator("org_file")
     @classmethod
     def _org_file_exists(cls, path: Path) -> Path:
@@ -85,13 +182,24 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         return f"http://{self.web_host}:{self.web_port}"
 
-    def _generated_secret(self, name: str) -> str:
-        """A secret kept under the home folder, for the embedded default only."""
+    def _generated_secret(self, name: str,
+                          make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+        """A secret kept under the home folder (mode 0600), for the embedded default only.
+        Written whole and then linked into place, so processes starting together on one home
+        (a worker and a web app) all read the first one made."""
         path = self.home / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
+            draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
+            with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                           "w") as out:
+                out.write(make())
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another process was first: theirs counts
+            finally:
+                draft.unlink()
         return path.read_text().strip()
 
     @cached_property
@@ -103,6 +211,15 @@ class Settings(BaseSettings):
     def api_admin_token(self) -> str:
         """The admin token: from the environment, else generated once and shown by `up`."""
         return self.admin_token or self._generated_secret("admin_token")
+
+    @cached_property
+    def payload_keyring(self) -> tuple[PayloadKey, ...]:
+        """The payload keys, the encrypting one first: from the environment, else generated
+        once under the home folder."""
+        if self.payload_keys:
+            return self.payload_keys
+        return (parse_payload_key(self._generated_secret("payload_key", make=lambda: (
+            f"local-{secrets.token_hex(4)}:{base64.b64encode(os.urandom(32)).decode()}"))),)
 
 
 class SettingsError(Exception):

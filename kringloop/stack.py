@@ -20,9 +20,11 @@ from kringloop.database import make_engine
 from kringloop.migrations import ensure_schema
 from kringloop.observability import temporal_runtime
 from kringloop.org import Organisation, load_organisation
+from kringloop.payload_codec import data_converter
 from kringloop.schedules import ensure_retention_schedule, ensure_team_schedules
 from kringloop.settings import Settings
 from kringloop.smtp_sink import free_port, free_ports, start_smtp_sink
+from kringloop.temporal_client import connect_temporal
 from kringloop.web.app import create_app
 from kringloop.web.deps import Services
 from worker import build_worker
@@ -88,12 +90,12 @@ async def run_stack(
                 dev_server_database_filename=str(settings.temporal_db_file)
                 if settings.temporal_db_file else None,
                 ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
+                data_converter=data_converter(settings),
             ))
             client = env.client
             ui_url = f"http://127.0.0.1:{ui_port}"
         else:
-            client = await Client.connect(settings.temporal_address, runtime=runtime,
-                                          namespace=settings.temporal_namespace)
+            client = await connect_temporal(settings, runtime=runtime)
         if web and not settings.web_port:
             settings = settings.model_copy(update={"web_port": free_port(settings.web_host)})
         engine = make_engine(settings.database_url)

@@ -45,7 +45,9 @@ def _temporal_address(live: Kringloop) -> str:
 
 async def _import(live: Kringloop, path: Path) -> tuple[int, str]:
     output = io.StringIO()
-    settings = live.settings.model_copy(update={"temporal_address": _temporal_address(live)})
+    # Plain payloads: the live fixture's worker has no payload key (encryption has its tests).
+    settings = live.settings.model_copy(update={"temporal_address": _temporal_address(live),
+                                                "payload_encryption": False})
     code = await run_import(path, settings=settings,
                             console=Console(file=output, width=200, color_system=None))
     return code, output.getvalue()
@@ -151,6 +153,7 @@ async def test_the_import_command_reports_bad_lines_and_exits_with_1(
         "KRINGLOOP_DATABASE_URL": live.settings.database_url,
         "KRINGLOOP_TASK_QUEUE": live.settings.task_queue,
         "KRINGLOOP_HOME": str(live.settings.home),
+        "KRINGLOOP_PAYLOAD_ENCRYPTION": "false",  # the live fixture's worker has no key
     }
     command = await asyncio.create_subprocess_exec(
         "uv", "run", "kringloop", "import", str(export), cwd=PROJECT_ROOT, env=env,

@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from kringloop.web.deps import Services, SignInRequired
 from kringloop.web.errors import install_error_handlers
 from kringloop.web.rate_limits import install_rate_limits
+from kringloop.web.request_limits import RequestLimits
 from kringloop.web.routes import (
     applicant_links,
     cases,
@@ -47,6 +48,8 @@ def create_app(services: Services) -> FastAPI:
         SessionMiddleware, secret_key=services.settings.signing_key,
         session_cookie="kringloop_session", max_age=SESSION_LIFETIME_S, same_site="lax",
         https_only=https)
+    # Inside the security headers, so that a refusal at the door carries them too.
+    app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https=https)
     install_error_handlers(app)
     install_rate_limits(app, services.settings)

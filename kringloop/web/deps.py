@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Form, HTTPException, Request, status
+from fastapi import Depends, Form, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -19,6 +19,8 @@ from kringloop.database import session_for
 from kringloop.models import Case
 from kringloop.org import Organisation
 from kringloop.settings import Settings
+from kringloop.web.errors import ApiError
+from kringloop.webhook_signatures import SIGNATURE_HEADER, SignatureRefused, verify
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,28 @@ def require_intake(services: ServicesDep, credentials: Credentials) -> None:
     if not (_matches(credentials, token)
             or _matches(credentials, services.settings.api_admin_token)):
         raise _unauthorized()
+
+
+async def require_signature(
+    request: Request, services: ServicesDep,
+    x_kringloop_source: Annotated[str | None, Header(
+        description="the sender whose secret signed the request")] = None,
+    x_kringloop_signature: Annotated[str | None, Header(
+        description="t=<unix time>,v1=<hex HMAC-SHA256 of the time, a dot and the raw body>; "
+                    "needed once KRINGLOOP_WEBHOOK_SECRETS is set")] = None,
+) -> None:
+    """Once KRINGLOOP_WEBHOOK_SECRETS is set, intake takes only signed requests: the HMAC is
+    checked over the raw body as it arrived, never over JSON parsed and written again."""
+    settings = services.settings
+    if not settings.webhook_secrets:
+        return
+    try:
+        verify(secrets=settings.webhook_secrets, source=x_kringloop_source,
+               header=x_kringloop_signature, body=await request.body(),
+               tolerance_s=settings.webhook_tolerance_s)
+    except SignatureRefused as refused:
+        raise ApiError(status.HTTP_401_UNAUTHORIZED, str(refused),
+                       field=SIGNATURE_HEADER) from None
 
 
 def api_principal(services: ServicesDep, credentials: Credentials) -> Principal:

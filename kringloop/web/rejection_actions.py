@@ -83,7 +83,8 @@ async def schedule_batch(services: Services, caller: Principal, vacancy_id: str,
 
     async def one(index: int, raw: dict[str, Any]) -> BatchItemResult:
         applicant = raw.get("applicant")
-        applicant_id = applicant.get("id") if isinstance(applicant, dict) else None
+        given_id = applicant.get("id") if isinstance(applicant, dict) else None
+        applicant_id = given_id if isinstance(given_id, str) else None  # a number is no id
         payload = _item_of(raw, vacancy_id, batch)
         if isinstance(payload, tuple):
             return _refused(index, applicant_id, *payload)

@@ -56,7 +56,7 @@ def draft_of(form: dict[str, str]) -> list[dict[str, str]]:
     """The draft the form carried; anything that is not a list of rows counts as no draft."""
     try:
         rows = json.loads(form.get("draft") or "[]")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return []
     if not isinstance(rows, list):
         return []

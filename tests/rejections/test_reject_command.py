@@ -52,6 +52,7 @@ async def test_the_reject_command_names_bad_lines_and_schedules_the_good_ones(
         "KRINGLOOP_DATABASE_URL": kringloop_.settings.database_url,
         "KRINGLOOP_TASK_QUEUE": kringloop_.settings.task_queue,
         "KRINGLOOP_HOME": str(kringloop_.settings.home),
+        "KRINGLOOP_PAYLOAD_ENCRYPTION": "false",  # the live fixture's worker has no key
     }
     started = datetime.now(UTC)
 

@@ -96,7 +96,9 @@ async def run(recruiting: Recruiting, path: Path) -> tuple[int, str]:
     address = kringloop.env.client.service_client.config.target_host
     output = io.StringIO()
     code = await run_rejection_import(
-        path, settings=kringloop.settings.model_copy(update={"temporal_address": address}),
+        # Plain payloads: the fixture's worker has no payload key (encryption has its tests).
+        path, settings=kringloop.settings.model_copy(update={"temporal_address": address,
+                                                             "payload_encryption": False}),
         console=Console(file=output, width=200, color_system=None, force_terminal=True))
     return code, output.getvalue()
 

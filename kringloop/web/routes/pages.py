@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from kringloop.access import Principal
 from kringloop.rejections import may_reject
 from kringloop.web.deps import Services, SignInRequired, csrf_token, page_principal, require_csrf
+from kringloop.web.errors import ApiError
 from kringloop.web.page_templates import LANGUAGES, accepted_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -73,21 +74,20 @@ def problem(request: Request, services: Services, principal: Principal | None, k
                 problem=kind)
 
 
-MAX_FORM_BYTES = 256 * 1024
-
-
 async def posted(request: Request) -> dict[str, str]:
     """A posted form's fields. Our forms are urlencoded (no uploads), so they are read here
-    rather than with python-multipart; a body that is too large counts as no form at all."""
+    rather than with python-multipart. A body over KRINGLOOP_MAX_BODY_BYTES never gets here
+    (413 at the door: kringloop/web/request_limits.py); a NUL in a field is refused (422)."""
     if request.headers.get("content-type", "").partition(";")[0].strip() != \
             "application/x-www-form-urlencoded":
         return {}
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    body = await request.body()
+    form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    for name, value in form.items():
+        if "\x00" in name or "\x00" in value:
+            raise ApiError(422, "a form field must not contain NUL characters",
+                           field=name.replace("\x00", ""))
+    return form
 
 
 def csrf_refusal(request: Request, services: Services, principal: Principal | None,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from kringloop.intake import receive_response, stays_anonymous
 from kringloop.models import IntakeResult, ResponseCreate
-from kringloop.web.deps import ServicesDep, require_intake
+from kringloop.web.deps import ServicesDep, require_intake, require_signature
 from kringloop.web.rate_limits import limit_intake
 from kringloop.web.routes.conversation import conversation_link
 
@@ -14,7 +14,8 @@ router = APIRouter(prefix="/api/responses", tags=["intake"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IntakeResult,
-             dependencies=[Depends(require_intake), Depends(limit_intake)],
+             dependencies=[Depends(require_intake), Depends(require_signature),
+                           Depends(limit_intake)],
              responses={200: {"model": IntakeResult, "description": "already received"}})
 async def post_response(payload: ResponseCreate, services: ServicesDep,
                         response: Response) -> IntakeResult:
