@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from playwright.async_api import Browser, Page, async_playwright
 from tests.conftest import MailServer
 from tests.test_end_to_end import Stack, kringloop_up
 
-# Debian's package, installed by .ci/run: Playwright never downloads a browser here.
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package (scripts/chromium installs it when missing): Playwright never downloads one.
+CHROMIUM_SETUP = Path(__file__).resolve().parents[2] / "scripts" / "chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -21,11 +22,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="session")
 def chromium_executable() -> Path:
-    """A missing browser fails the browser tests (never skips them): CI must have it."""
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
-                    "(.ci/run installs it: apt-get install chromium)", pytrace=False)
-    return CHROMIUM
+    """Debian's Chromium, installed first if missing; a browser that cannot be had fails the
+    browser tests (never skips them)."""
+    setup = subprocess.run([str(CHROMIUM_SETUP)], capture_output=True, text=True, check=False)
+    if setup.returncode != 0:
+        pytest.fail(f"no Chromium for the browser tests: {setup.stderr.strip()}", pytrace=False)
+    return Path(setup.stdout.strip())
 
 
 @pytest.fixture(scope="session")
