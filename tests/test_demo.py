@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kringloop.settings import PROJECT_ROOT
+from tests.test_cli import KRINGLOOP
 
 
 def _figure(output: str, label: str) -> int:
@@ -23,7 +23,7 @@ def _figure(output: str, label: str) -> int:
 def test_demo_closes_the_loop_for_every_sample_detractor(tmp_path: Path) -> None:
     started = time.monotonic()
     demo = subprocess.run(
-        ["uv", "run", "--project", str(PROJECT_ROOT), "kringloop", "demo", "--responses", "40"],
+        [str(KRINGLOOP), "demo", "--responses", "40"],
         cwd=tmp_path, env=os.environ | {"COLUMNS": "120"}, capture_output=True, text=True,
         timeout=150)
     took = time.monotonic() - started

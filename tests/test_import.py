@@ -18,6 +18,7 @@ from kringloop.database import session_for
 from kringloop.models import Case, SurveyResponse
 from kringloop.settings import PROJECT_ROOT
 from tests.conftest import Kringloop
+from tests.test_cli import KRINGLOOP
 
 EXPORT = """\
 response_id,program,score,comment,respondent_id,name,email,language,segment,answered_at
@@ -156,7 +157,7 @@ async def test_the_import_command_reports_bad_lines_and_exits_with_1(
         "KRINGLOOP_PAYLOAD_ENCRYPTION": "false",  # the live fixture's worker has no key
     }
     command = await asyncio.create_subprocess_exec(
-        "uv", "run", "kringloop", "import", str(export), cwd=PROJECT_ROOT, env=env,
+        str(KRINGLOOP), "import", str(export), cwd=PROJECT_ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(command.communicate(), timeout=60)
 

@@ -99,7 +99,9 @@ async def run(recruiting: Recruiting, path: Path) -> tuple[int, str]:
         # Plain payloads: the fixture's worker has no payload key (encryption has its tests).
         path, settings=kringloop.settings.model_copy(update={"temporal_address": address,
                                                              "payload_encryption": False}),
-        console=Console(file=output, width=200, color_system=None, force_terminal=True))
+        # A terminal whatever TERM says (TERM=dumb would switch the progress bar off).
+        console=Console(file=output, width=200, color_system=None, force_terminal=True,
+                        _environ={}))
     return code, output.getvalue()
 
 
