@@ -27,13 +27,14 @@ from kringloop.case_messages import (
 from kringloop.database import session_for
 from kringloop.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry, category_of
 from kringloop.org import Organisation
+from kringloop.rejections import signer_of
 from kringloop.routing import choose_member, team_for
 
 HOUR = 3600.0
 DAY = 24 * HOUR
 
-
 log = logging.getLogger("kringloop.cases")
+
 
 def _now() -> datetime:
     """When the step happened: the server's clock (simulated time in tests), not the worker's."""
@@ -132,14 +133,14 @@ class CaseActivities:
     def _colleague_for(self, case: Case, origin: CaseOrigin) -> tuple[str | None, str]:
         """Who should have the case, and why: the recruiter who wrote the rejection (for a
         feedback call), the colleague who adopted the customer, or else the routing rules."""
-        members = {m.email for t in self.org.teams for m in t.members}
-        if isinstance(origin, FeedbackCallRequest) and origin.recruiter_email in members:
-            name = self.org.member(origin.recruiter_email).name
-            return origin.recruiter_email, f"{name} wrote the rejection"
+        signer = (signer_of(self.org, origin.recruiter_email)
+                  if isinstance(origin, FeedbackCallRequest) else None)
+        if signer is not None:
+            return signer.email, f"{signer.name} wrote the rejection"
+        if case.program != "customer":
+            return None, "routing rules"
         with session_for(self.engine) as session:
-            adopter = (adopter_of(session=session, org=self.org,
-                                  respondent_id=origin.respondent_id)
-                       if case.program == "customer" else None)
+            adopter = adopter_of(session=session, org=self.org, respondent_id=origin.respondent_id)
         if adopter:
             return adopter, f"adopted by {self.org.member(adopter).name}"
         return None, "routing rules"

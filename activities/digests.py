@@ -18,7 +18,7 @@ from kringloop.mail_delivery import Recipient
 from kringloop.models import QueueItem
 from kringloop.org import LoyaltyTeam, Organisation
 from kringloop.settings import Settings
-from kringloop.workspace import callbacks_due_by, team_board
+from kringloop.workspace import callbacks_due_by, last_week_spotlight
 
 MORNING = time(8)
 
@@ -79,8 +79,9 @@ class DigestActivities:
         team = self.org.team(team_id)
         to, context = self._context(team, member_email)
         with session_for(self.engine) as session:
-            board = team_board(session=session, team=team, now=_morning_of(team, day))
-        context |= {"spotlight": board.spotlight, "recovered": board.spotlight_recovered}
+            spotlight, recovered = last_week_spotlight(session=session, team=team,
+                                                       now=_morning_of(team, day))
+        context |= {"spotlight": spotlight, "recovered": recovered}
         return await send_once(
             Outgoing(key=f"spotlight:{team_id}:{member_email}:{day}", kind="spotlight", to=to),
             lambda: render("spotlight", to.language, context | {"language": to.language}),

@@ -15,7 +15,7 @@ from activities.outbox import Outgoing, send_once
 from kringloop import rejection_queries
 from kringloop.case_messages import EmailReceipt, RejectionEmail, RejectionPlan, RejectionStep
 from kringloop.database import session_for
-from kringloop.emails import render
+from kringloop.emails import Email, render
 from kringloop.mail_delivery import Recipient
 from kringloop.models import Rejection
 from kringloop.org import Member, Organisation, ProgramPolicy
@@ -24,6 +24,7 @@ from kringloop.rejections import (
     SEND_WINDOWS,
     recruiting_team_for,
     send_moment,
+    signer_of,
     survey_moment,
 )
 from kringloop.settings import Settings
@@ -63,9 +64,10 @@ class RejectionActivities:
 
     def _step(self, rejection_id: str, key: str, kind: str, detail: str,
               change: Callable[[Rejection], None] | None = None,
-              actor: str = "kringloop") -> None:
+              actor: str = "kringloop") -> bool:
+        """Record the step once; False when an earlier attempt of the activity recorded it."""
         with session_for(self.engine) as session:
-            rejection_queries.record_step_once(
+            return rejection_queries.record_step_once(
                 session=session, step=rejection_queries.event(
                     rejection_id, key, kind, at=_now(), actor=actor, detail=detail),
                 change=change or (lambda row: None))
@@ -88,9 +90,10 @@ class RejectionActivities:
             def plan(rejection: Rejection) -> None:
                 rejection.send_at = send_at
 
-            self._step(rejection_id, f"scheduled-{row.round}", "scheduled",
-                       f"to go out {_local(send_at, row.language)}, {why}", plan)
-            with session_for(self.engine) as session:
+            if self._step(rejection_id, f"scheduled-{row.round}", "scheduled",
+                          f"to go out {_local(send_at, row.language)}, {why}", plan):
+                return RejectionPlan(send_at=send_at, round=row.round)
+            with session_for(self.engine) as session:  # an earlier attempt planned it
                 row = self._load(session, rejection_id)
         assert row.send_at is not None
         return RejectionPlan(send_at=row.send_at, round=row.round)
@@ -121,11 +124,12 @@ class RejectionActivities:
 
     def _recruiter(self, row: Rejection) -> Member:
         """The recruiter who signs; their team's lead if they have left the organisation."""
-        members = {m.email: m for t in self.org.teams for m in t.members}
-        return members.get(row.recruiter_email) or recruiting_team_for(self.org,
-                                                                       row.language).lead
+        return (signer_of(self.org, row.recruiter_email)
+                or recruiting_team_for(self.org, row.language).lead)
 
-    def _compose(self, order: RejectionEmail, row: Rejection) -> dict[str, object]:
+    def compose(self, order: RejectionEmail, row: Rejection) -> Email:
+        """The email as the applicant reads it, in their language; the workspace's preview and
+        the benchmark use it too, so neither can drift from what is sent."""
         recruiter = self._recruiter(row)
         base = self.settings.base_url
         key = self.settings.signing_key
@@ -148,7 +152,7 @@ class RejectionActivities:
             context["score_links"] = [
                 (score, f"{base}/c/{survey_token(key, rejection_id=row.id, score=score)}")
                 for score in range(11)]
-        return context
+        return render(order.kind, row.language, context | {"language": row.language})
 
     @activity.defn
     async def send_rejection_email(self, order: RejectionEmail) -> EmailReceipt:
@@ -157,7 +161,6 @@ class RejectionActivities:
         if not row.applicant_email:  # erased on the applicant's request
             raise ApplicationError("the applicant has no email address", type="NoAddress",
                                    non_retryable=True)
-        context = self._compose(order, row)
         to = Recipient(row.applicant_name, row.applicant_email, row.language)
 
         def record(session: Session, status: str, detail: str) -> None:
@@ -173,5 +176,5 @@ class RejectionActivities:
 
         return await send_once(
             Outgoing(key=order.key, kind=order.kind, to=to, reply_to=row.recruiter_email),
-            lambda: render(order.kind, row.language, context | {"language": row.language}),
+            lambda: self.compose(order, row),
             engine=self.engine, settings=self.settings, record=record)

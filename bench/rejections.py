@@ -13,7 +13,6 @@ from bench.embedded import Bench
 from bench.figures import Figure
 from bench.traffic import until_delivered
 from kringloop.database import session_for
-from kringloop.emails import render
 from kringloop.mail_delivery import Recipient, build_message, message_id_for
 
 NOT_AVAILABLE = "rejection API not available"
@@ -51,9 +50,8 @@ async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
         for row in rows:
             key = f"plain-{row.id}:rejection:1"
             # The activity's own composition, so both sides send the very same email.
-            context = composer._compose(RejectionEmail(rejection_id=row.id, kind="rejection",
-                                                       key=key), row)
-            email = render("rejection", row.language, context | {"language": row.language})
+            email = composer.compose(RejectionEmail(rejection_id=row.id, kind="rejection",
+                                                    key=key), row)
             message = build_message(
                 email, kind="rejection", sender=settings.mail_from,
                 to=Recipient(row.applicant_name, row.applicant_email, row.language),

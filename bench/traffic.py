@@ -4,7 +4,6 @@ client, and the acknowledgements and reminders arriving at the SMTP sink."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from bench.baseline_workflow import BARE_QUEUE, BareRun, BareTimer, BareTimerWor
 from bench.embedded import Bench
 from kringloop.database import session_for
 from kringloop.models import OutboxMessage
+from kringloop.smtp_sink import FILE_STAMP, file_digest
 
 # Until the acknowledgement: open, plan (route), assign, schedule the callback, then the
 # assignment email to the member and the acknowledgement to the respondent.
@@ -96,17 +96,12 @@ async def at_rate(count: int, rate: float, send: Callable[[int], Awaitable[float
     return list(await asyncio.gather(*sending))
 
 
-def _digest(message_id: str) -> str:
-    # The sink names each file by time and a digest of the Message-ID (kringloop/smtp_sink.py).
-    return hashlib.sha256(message_id.encode()).hexdigest()[:12]
-
-
 def sink_arrivals(outbox: Path) -> dict[str, float]:
     """Message-ID digest -> wall-clock time the SMTP sink wrote the message."""
     arrivals: dict[str, float] = {}
     for path in outbox.glob("*.eml"):
         stamp, _, digest = path.stem.partition("-")
-        moment = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+        moment = datetime.strptime(stamp, FILE_STAMP).replace(tzinfo=UTC)
         arrivals[digest] = moment.timestamp()
     return arrivals
 
@@ -125,7 +120,7 @@ def delivered(bench: Bench, *, kind: str, key_prefix: str) -> dict[str, tuple[fl
     found: dict[str, tuple[float, float]] = {}
     for row in rows:
         assert row.sent_at is not None
-        at_sink = arrivals.get(_digest(row.message_id), row.sent_at.timestamp())
+        at_sink = arrivals.get(file_digest(row.message_id), row.sent_at.timestamp())
         found[row.key.partition(":")[0]] = (row.created_at.timestamp(), at_sink)
     return found
 

@@ -6,15 +6,17 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
+from temporalio.client import Client
 
 from kringloop.database import make_engine
 from kringloop.intake import receive_response
@@ -29,6 +31,7 @@ RESPONDENT_COLUMNS = {"respondent_id": "id", "name": "name", "email": "email", "
                       "language": "language", "segment": "segment"}
 COLUMNS = (*REQUIRED_COLUMNS, "comment", *RESPONDENT_COLUMNS, "answered_at")
 _DIGITS = re.compile(r"[0-9]+")
+LineT = TypeVar("LineT", bound="FileLine")
 
 
 class UnreadableFile(Exception):
@@ -44,17 +47,49 @@ class ImportLine:
     refusal: str | None = None
 
 
+class FileLine(Protocol):
+    """A data line of a CSV command's file: its number, and why it is refused (if it is)."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def refusal(self) -> str | None: ...
+
+
 @dataclass
-class ImportReport:
-    imported: int = 0
-    already_known: int = 0
-    cases_opened: int = 0
-    refused: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+class LineReport:
+    """What became of a file's lines: by line number, the refused ones and those a service
+    hiccup kept out (they may simply be tried again). Commands add their own counts."""
+
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         return 1 if self.refused or self.failed else 0
+
+    def messages(self) -> list[str]:
+        """The refused lines in file order, then those to try again."""
+        return [f"line {number}: {message}" for number, message
+                in sorted(self.refused, key=lambda refused: refused[0]) + self.failed]
+
+    def table(self) -> Table:
+        raise NotImplementedError
+
+
+@dataclass
+class ImportReport(LineReport):
+    imported: int = 0
+    already_known: int = 0
+    cases_opened: int = 0
+
+    def table(self) -> Table:
+        return summary_table("Import", [
+            ("imported", self.imported), ("already known", self.already_known),
+            ("refused", len(self.refused)),
+            *([("not imported (try again)", len(self.failed))] if self.failed else []),
+            ("cases opened", self.cases_opened)])
 
 
 def _text_of(path: Path) -> str:
@@ -166,22 +201,55 @@ def read_lines(path: Path) -> list[ImportLine]:
     return lines
 
 
-def progress_bar(console: Console, doing: str = "importing") -> Progress:
-    return Progress(TextColumn(doing), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True)
+def say(console: Console, message: str) -> None:
+    """Text from the file or a service, printed as it is: no markup, no highlighting."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
-def _summary(report: ImportReport) -> Table:
-    table = Table(title="Import", show_header=False)
+def summary_table(title: str, rows: Sequence[tuple[str, int]]) -> Table:
+    table = Table(title=title, show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    table.add_row("imported", str(report.imported))
-    table.add_row("already known", str(report.already_known))
-    table.add_row("refused", str(len(report.refused)))
-    if report.failed:
-        table.add_row("not imported (try again)", str(len(report.failed)))
-    table.add_row("cases opened", str(report.cases_opened))
+    for name, count in rows:
+        table.add_row(name, str(count))
     return table
+
+
+async def run_lines(command: str, lines: Sequence[LineT],
+                    handle: Callable[[LineT, Engine, Client], Awaitable[None]], *,
+                    report: LineReport, settings: Settings, console: Console, doing: str,
+                    undone: str) -> int:
+    """Every CSV command's run: each line that is not refused goes to `handle` under a
+    progress bar, with the database and Temporal at hand; a line that fails for another
+    reason is `undone` (to try again). Then what became of the lines; 0 all went through,
+    1 some lines refused or undone, 2 Temporal cannot be reached."""
+    report.refused += [(line.number, line.refusal) for line in lines if line.refusal]
+    assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
+    try:
+        client = await connect_temporal(settings)
+    except RuntimeError as error:
+        say(console, f"kringloop {command}: cannot reach Temporal at "
+                     f"{settings.temporal_address}: {error}")
+        return 2
+    good = [line for line in lines if not line.refusal]
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        with Progress(TextColumn(doing), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            bar = progress.add_task(command, total=len(good))
+            for line in good:
+                try:
+                    await handle(line, engine, client)
+                except Exception as error:  # a service hiccup: this line can simply be retried
+                    report.failed.append((line.number, f"{undone}: {error}"))
+                progress.advance(bar)
+    finally:
+        engine.dispose()
+    for message in report.messages():
+        say(console, message)
+    console.print(report.table())
+    return report.exit_code
 
 
 async def run_import(path: Path, *, settings: Settings, console: Console) -> int:
@@ -190,40 +258,17 @@ async def run_import(path: Path, *, settings: Settings, console: Console) -> int
         lines = read_lines(path)
         org = load_organisation(settings.org_file)
     except (UnreadableFile, OrgFileError) as problem:
-        console.print(f"kringloop import: {problem}", markup=False, highlight=False,
-                      soft_wrap=True)
+        say(console, f"kringloop import: {problem}")
         return 2
-    assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
-    try:
-        client = await connect_temporal(settings)
-    except RuntimeError as error:
-        console.print(f"kringloop import: cannot reach Temporal at {settings.temporal_address}: "
-                      f"{error}", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    engine = make_engine(settings.database_url)
-    ensure_schema(engine)
-    report = ImportReport(refused=[f"line {line.number}: {line.refusal}"
-                                   for line in lines if line.refusal])
-    good = [line for line in lines if line.response is not None]
-    try:
-        with progress_bar(console) as progress:
-            bar = progress.add_task("import", total=len(good))
-            for line in good:
-                assert line.response is not None
-                try:
-                    intake = await receive_response(
-                        line.response, engine=engine, client=client, org=org,
-                        task_queue=settings.task_queue, source="import")
-                except Exception as error:  # a service hiccup: this line can simply be retried
-                    report.failed.append(f"line {line.number}: not imported: {error}")
-                else:
-                    report.imported += intake.created
-                    report.already_known += not intake.created
-                    report.cases_opened += bool(intake.created and intake.result.case_id)
-                progress.advance(bar)
-    finally:
-        engine.dispose()
-    for message in report.refused + report.failed:
-        console.print(message, markup=False, highlight=False, soft_wrap=True)
-    console.print(_summary(report))
-    return report.exit_code
+    report = ImportReport()
+
+    async def receive(line: ImportLine, engine: Engine, client: Client) -> None:
+        assert line.response is not None
+        intake = await receive_response(line.response, engine=engine, client=client, org=org,
+                                        task_queue=settings.task_queue, source="import")
+        report.imported += intake.created
+        report.already_known += not intake.created
+        report.cases_opened += bool(intake.created and intake.result.case_id)
+
+    return await run_lines("import", lines, receive, report=report, settings=settings,
+                           console=console, doing="importing", undone="not imported")

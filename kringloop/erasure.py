@@ -17,7 +17,6 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -36,6 +35,7 @@ from kringloop.erasure_records import (
     outbox_of,
     retention_cutoff,
 )
+from kringloop.models import OutboxMessage
 
 log = logging.getLogger("kringloop.erasure")
 # How long to wait for a running workflow to take the erasure (it is erased in the database
@@ -52,9 +52,10 @@ class MailCopies:
     message_ids: set[str]
 
     @staticmethod
-    def of(session: Session, found: Footprint) -> MailCopies:
-        return MailCopies(addresses=found.addresses(), message_ids={
-            m.message_id for m in outbox_of(session=session, found=found)})
+    def of(found: Footprint, messages: list[OutboxMessage]) -> MailCopies:
+        """Read before the erasure: it clears the addresses."""
+        return MailCopies(addresses=found.addresses(),
+                          message_ids={m.message_id for m in messages})
 
 
 def remove_mail_copies(folder: Path | None, copies: MailCopies) -> int:
@@ -97,9 +98,10 @@ async def erase_respondent(respondent_id: str, *, engine: Engine, temporal: Clie
     there was nothing (an unknown id, or one erased before)."""
     with session_for(engine) as session:
         found = footprint_of(session=session, respondent_id=respondent_id)
-        copies, workflow_ids = MailCopies.of(session, found), found.workflow_ids()
-        summary = erase_footprint(session=session, found=found, at=datetime.now(UTC),
-                                  actor=actor, why=ERASED_ON_REQUEST)
+        messages = outbox_of(session=session, found=found)
+        copies, workflow_ids = MailCopies.of(found, messages), found.workflow_ids()
+        summary = erase_footprint(session=session, found=found, outbox=messages,
+                                  at=datetime.now(UTC), actor=actor, why=ERASED_ON_REQUEST)
     if temporal is not None and summary.found:
         summary.running_workflows = await stop_contacting(temporal, workflow_ids, actor=actor)
     summary.mail_copies = remove_mail_copies(outbox, copies)
@@ -113,9 +115,10 @@ def purge_expired(*, engine: Engine, now: datetime, months: int, outbox: Path | 
     Their workflows have ended, so there is nobody running to tell."""
     with session_for(engine) as session:
         found = expired_footprint(session=session, before=retention_cutoff(now, months))
-        copies = MailCopies.of(session, found)
+        messages = outbox_of(session=session, found=found)
+        copies = MailCopies.of(found, messages)
         summary = erase_footprint(
-            session=session, found=found, at=now, actor="kringloop",
+            session=session, found=found, outbox=messages, at=now, actor="kringloop",
             why=f"personal data erased after the {months}-month retention period")
     summary.mail_copies = remove_mail_copies(outbox, copies)
     log.info("retention purge", extra=summary.model_dump())

@@ -198,7 +198,8 @@ def _erase_people(found: Footprint, summary: ErasureSummary) -> None:
                                        applicant_email="", reasons=reasons)
 
 
-def _erase_loops(session: Session, found: Footprint, summary: ErasureSummary) -> None:
+def _erase_loops(session: Session, found: Footprint, outbox: list[OutboxMessage],
+                 summary: ErasureSummary) -> None:
     scrub = _scrubber(found.identifying_values())
     addresses = found.addresses()
     case_ids = [c.id for c in found.cases]
@@ -212,7 +213,7 @@ def _erase_loops(session: Session, found: Footprint, summary: ErasureSummary) ->
     for event in session.exec(select(RejectionEvent).where(
             _in(RejectionEvent.rejection_id, [r.id for r in found.rejections]))).all():
         summary.timeline_entries += _changed(event, detail=scrub(event.detail))
-    for message in outbox_of(session=session, found=found):
+    for message in outbox:
         summary.outbox_messages += _changed(
             message, recipient="" if message.recipient.lower() in addresses
             else message.recipient, error=scrub(message.error) if message.error else None)
@@ -238,11 +239,12 @@ def _mark_erased(session: Session, found: Footprint, *, at: datetime, actor: str
     return len({c.id for c in found.cases} - done)
 
 
-def erase_footprint(*, session: Session, found: Footprint, at: datetime, actor: str, why: str
-                    ) -> ErasureSummary:
-    """Erase what `found` holds and commit: one transaction, all of it or nothing."""
+def erase_footprint(*, session: Session, found: Footprint, outbox: list[OutboxMessage],
+                    at: datetime, actor: str, why: str) -> ErasureSummary:
+    """Erase what `found` holds, and its `outbox_of`, and commit: one transaction, all of it or
+    nothing."""
     summary = ErasureSummary()
-    _erase_loops(session, found, summary)  # first: it needs the values the people lose
+    _erase_loops(session, found, outbox, summary)  # first: it needs the values the people lose
     _erase_people(found, summary)
     summary.cases = _mark_erased(session, found, at=at, actor=actor, why=why)
     for adoption in found.adoptions:

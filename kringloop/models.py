@@ -151,15 +151,19 @@ class CustomerAdoption(SQLModel, table=True):
 
 # API shapes -------------------------------------------------------------------------------------
 
-def _no_control_characters(value: str | None, *, allow_newlines: bool = False) -> str | None:
-    """Refuse CR/LF (header injection) and other control characters in user text."""
-    if value is None:
-        return None
+def control_characters_in(text: str, *, allow_newlines: bool = False) -> bool:
+    """Whether `text` holds NUL or another control or format character, a lone surrogate, or
+    (unless `allow_newlines`: then CR, LF and tab may be there) a line break of any kind."""
     allowed = {"\n", "\r", "\t"} if allow_newlines else set()
     # Line and paragraph separators (U+2028, U+2029) break a line too: in an email subject
     # they would stop the email from being sent at all.
     refused = ("Cc", "Cf", "Cs") if allow_newlines else ("Cc", "Cf", "Cs", "Zl", "Zp")
-    if any(unicodedata.category(ch) in refused and ch not in allowed for ch in value):
+    return any(unicodedata.category(ch) in refused and ch not in allowed for ch in text)
+
+
+def _no_control_characters(value: str | None, *, allow_newlines: bool = False) -> str | None:
+    """Refuse CR/LF (header injection) and other control characters in user text."""
+    if value is not None and control_characters_in(value, allow_newlines=allow_newlines):
         raise ValueError("must not contain control characters (such as line breaks)")
     return value
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-import unicodedata
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,6 +19,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from kringloop.models import control_characters_in
 
 Program = Literal["customer", "employee", "candidate"]
 Language = Literal["nl", "en"]
@@ -245,16 +246,12 @@ def _key(loc: tuple[int | str, ...]) -> str:
 Location = tuple[int | str, ...]
 
 
-def _unprintable(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text)
-
-
 def _unprintable_at(node: object, loc: Location = ()) -> Location | None:
     """Where a text (or a key) holds a control character, a line break or NUL, if anywhere:
     names and words from this file go into pages, email subjects and headers, and the
     database."""
     if isinstance(node, str):
-        return loc if _unprintable(node) else None
+        return loc if control_characters_in(node) else None
     if isinstance(node, dict):
         items: list[tuple[int | str, object]] = list(node.items())
     elif isinstance(node, list):
@@ -262,7 +259,7 @@ def _unprintable_at(node: object, loc: Location = ()) -> Location | None:
     else:
         return None
     for key, value in items:
-        if isinstance(key, str) and _unprintable(key):
+        if isinstance(key, str) and control_characters_in(key):
             return (*loc, key.encode("unicode_escape").decode())
         found = _unprintable_at(value, (*loc, key))
         if found is not None:

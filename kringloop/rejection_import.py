@@ -13,7 +13,7 @@ send_at (ISO 8601 with a time zone).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,16 +21,22 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
+from temporalio.client import Client
 
 from kringloop.access import Principal
-from kringloop.csv_import import UnreadableFile, progress_bar, read_rows
-from kringloop.database import make_engine
-from kringloop.migrations import ensure_schema
+from kringloop.csv_import import (
+    LineReport,
+    UnreadableFile,
+    read_rows,
+    run_lines,
+    say,
+    summary_table,
+)
 from kringloop.models import RejectionCreate
 from kringloop.org import Member, Organisation, OrgFileError, load_organisation
 from kringloop.rejection_intake import RejectionRefused, considered, schedule_rejection
 from kringloop.settings import Settings
-from kringloop.temporal_client import connect_temporal
 
 REQUIRED_COLUMNS = ("applicant_id", "name", "email", "language", "vacancy_id",
                     "vacancy_title", "stage", "reason_code", "reason")
@@ -55,15 +61,15 @@ class RejectionLine:
 
 
 @dataclass
-class RejectionReport:
+class RejectionReport(LineReport):
     scheduled: int = 0
     already_known: int = 0
-    refused: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
 
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.refused or self.failed else 0
+    def table(self) -> Table:
+        return summary_table("Rejections", [
+            ("scheduled", self.scheduled), ("already known", self.already_known),
+            ("refused", len(self.refused)),
+            *([("not scheduled (try again)", len(self.failed))] if self.failed else [])])
 
 
 def _column(field_name: str | None) -> str:
@@ -122,65 +128,28 @@ def read_rejections(path: Path, org: Organisation, *, now: datetime) -> list[Rej
             for number, cells in read_rows(path, columns=COLUMNS, required=REQUIRED_COLUMNS)]
 
 
-def _summary(report: RejectionReport) -> Table:
-    table = Table(title="Rejections", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("scheduled", str(report.scheduled))
-    table.add_row("already known", str(report.already_known))
-    table.add_row("refused", str(len(report.refused)))
-    if report.failed:
-        table.add_row("not scheduled (try again)", str(len(report.failed)))
-    return table
-
-
 async def run_rejection_import(path: Path, *, settings: Settings, console: Console) -> int:
     """Schedule the file's rejections; 0 all scheduled or known, 1 some lines refused or not
     scheduled, 2 the file (or the organisation, or Temporal) cannot be used at all."""
-    def say(message: str) -> None:
-        console.print(message, markup=False, highlight=False, soft_wrap=True)
-
     try:
         org = load_organisation(settings.org_file)
         lines = read_rejections(path, org, now=datetime.now(UTC))
     except (UnreadableFile, OrgFileError) as problem:
-        say(f"kringloop reject: {problem}")
+        say(console, f"kringloop reject: {problem}")
         return 2
-    assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
-    try:
-        client = await connect_temporal(settings)
-    except RuntimeError as error:
-        say(f"kringloop reject: cannot reach Temporal at {settings.temporal_address}: {error}")
-        return 2
-    engine = make_engine(settings.database_url)
-    report = RejectionReport(refused=[f"line {line.number}: {line.refusal}"
-                                      for line in lines if line.refusal])
-    good = [line for line in lines if line.rejection is not None]
-    try:
-        ensure_schema(engine)
-        with progress_bar(console, "rejecting") as progress:
-            bar = progress.add_task("reject", total=len(good))
-            for line in good:
-                assert line.rejection is not None and line.recruiter is not None
-                try:
-                    scheduled = await schedule_rejection(
-                        line.rejection, recruiter=line.recruiter, actor=ACTOR, engine=engine,
-                        client=client, task_queue=settings.task_queue)
-                except RejectionRefused as refused:  # e.g. other reasons than last time
-                    report.refused.append(f"line {line.number}: {refused.refusal.message}")
-                except Exception as error:  # a service hiccup: this line can simply be retried
-                    report.failed.append(f"line {line.number}: not scheduled: {error}")
-                else:
-                    report.scheduled += scheduled.created
-                    report.already_known += not scheduled.created
-                progress.advance(bar)
-    finally:
-        engine.dispose()
-    for message in sorted(report.refused, key=_line_number) + report.failed:
-        say(message)
-    console.print(_summary(report))
-    return report.exit_code
+    report = RejectionReport()
 
+    async def schedule(line: RejectionLine, engine: Engine, client: Client) -> None:
+        assert line.rejection is not None and line.recruiter is not None
+        try:
+            scheduled = await schedule_rejection(
+                line.rejection, recruiter=line.recruiter, actor=ACTOR, engine=engine,
+                client=client, task_queue=settings.task_queue)
+        except RejectionRefused as refused:  # e.g. other reasons than last time
+            report.refused.append((line.number, refused.refusal.message))
+        else:
+            report.scheduled += scheduled.created
+            report.already_known += not scheduled.created
 
-def _line_number(message: str) -> int:
-    return int(message.split(":", 1)[0].removeprefix("line "))
+    return await run_lines("reject", lines, schedule, report=report, settings=settings,
+                           console=console, doing="rejecting", undone="not scheduled")

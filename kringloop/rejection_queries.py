@@ -21,7 +21,7 @@ from kringloop.models import (
     TimelineEntryPublic,
 )
 from kringloop.org import Organisation
-from kringloop.rejections import survey_response_id_for
+from kringloop.rejections import signer_of, survey_response_id_for
 
 
 def event(rejection_id: str, key: str, kind: str, *, at: datetime, actor: str = "kringloop",
@@ -71,8 +71,7 @@ def cases_of(*, session: Session, rejection_id: str) -> list[str]:
 
 
 def rejection_public(*, session: Session, row: Rejection, org: Organisation) -> RejectionPublic:
-    recruiter = next((m for t in org.teams for m in t.members if m.email == row.recruiter_email),
-                     None)
+    recruiter = signer_of(org, row.recruiter_email)
     return RejectionPublic(
         rejection_id=row.id, status=row.status,  # type: ignore[arg-type]
         applicant={"id": row.applicant_id, "name": row.applicant_name,
@@ -125,3 +124,12 @@ def rejections_for_vacancy(*, session: Session, vacancy_id: str) -> list[Rejecti
         select(Rejection).where(Rejection.vacancy_id == vacancy_id)
         .order_by(col(Rejection.created_at), col(Rejection.applicant_name))
     ).all())
+
+
+def vacancy_title_of(*, session: Session, vacancy_id: str) -> str | None:
+    """The title the vacancy's latest rejection gave it; None for a vacancy without any."""
+    return session.exec(
+        select(Rejection.vacancy_title).where(Rejection.vacancy_id == vacancy_id)
+        .order_by(col(Rejection.created_at).desc(), col(Rejection.applicant_name).desc())
+        .limit(1)
+    ).first()

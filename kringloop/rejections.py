@@ -97,6 +97,11 @@ def recruiting_team_for(org: Organisation, language: str) -> LoyaltyTeam:
     return org.route(program=PROGRAM, segment=None, language=language)
 
 
+def signer_of(org: Organisation, recruiter_email: str) -> Member | None:
+    """The member who signed a rejection; None once they have left the organisation."""
+    return next((m for t in org.teams for m in t.members if m.email == recruiter_email), None)
+
+
 def may_reject(principal: Principal, org: Organisation) -> bool:
     """Admins, and recruiters and leads of a recruiting team; not members, not other teams."""
     if principal.is_admin:

@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from kringloop.access import Principal
 from kringloop.adoptions import adoptions_of
 from kringloop.models import (
     AdoptedCustomer,
@@ -138,33 +137,6 @@ def week_of(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-# Who may see what -------------------------------------------------------------------------------
-
-def people_teams(org: Organisation) -> frozenset[str]:
-    """The teams that take the employee program: with admins, the only readers of eNPS."""
-    return frozenset(t.id for t in org.teams for r in t.routes if "employee" in r.programs)
-
-
-def may_report_on(org: Organisation, principal: Principal, program: str) -> bool:
-    if program not in org.programs:
-        return False
-    return program != "employee" or principal.is_admin or bool(
-        principal.team_ids & people_teams(org))
-
-
-def team_scope(principal: Principal) -> frozenset[str] | None:
-    """The teams whose own figures the principal sees; None for all (admins)."""
-    return None if principal.is_admin else principal.team_ids
-
-
-def adopter_scope(org: Organisation, principal: Principal) -> frozenset[str] | None:
-    """Whose adopted customers the principal sees: a lead their team's, anyone else their own."""
-    if principal.is_admin:
-        return None
-    led = [t for t in org.teams if t.id in principal.team_ids and principal.leads(t.id)]
-    return frozenset({principal.email} | {m.email for t in led for m in t.members})
-
-
 # NPS per group ----------------------------------------------------------------------------------
 
 def owning_team(org: Organisation, *, program: str, segment: str | None, language: str | None,
@@ -197,7 +169,9 @@ def nps_report(
         .where(SurveyResponse.program == program, SurveyResponse.source != RESURVEY,
                *window.conditions(SurveyResponse.answered_at))
     ).all()
-    adopted = {a.respondent_id: a.member for a in adoptions_of(session=session, org=org)}
+    # Only a report by team needs to know who owns an answer without a case.
+    adopted = ({a.respondent_id: a.member for a in adoptions_of(session=session, org=org)}
+               if group_by == "team" else {})
     scores: dict[str | None, list[int]] = defaultdict(list)
     for score, answered_at, segment, language, respondent_id, team_id in rows:
         if group_by == "week":

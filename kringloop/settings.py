@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HOME = Path(".kringloop")
@@ -32,8 +32,12 @@ class PayloadKey:
     secret: bytes = field(repr=False)
 
 
-def _items(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+def _listed(parse: Callable[[list[str]], object]) -> BeforeValidator:
+    """A setting written in the environment as a comma-separated list, read by `parse`; a value
+    given already parsed (in code, by tests) is taken as it is."""
+    return BeforeValidator(lambda value: parse(
+        [item.strip() for item in value.split(",") if item.strip()])
+        if isinstance(value, str) else value)
 
 
 def parse_payload_key(item: str) -> PayloadKey:
@@ -51,6 +55,42 @@ def parse_payload_key(item: str) -> PayloadKey:
         raise ValueError(f"key {key_id!r} is {len(secret)} bytes; AES-GCM needs 16, 24 or 32 "
                          "(make one: openssl rand -base64 32)")
     return PayloadKey(key_id=key_id, secret=secret)
+
+
+def _webhook_secrets(items: list[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        source, equals, secret = item.partition("=")
+        source, secret = source.strip(), secret.strip()
+        if not equals or not _NAME.fullmatch(source):
+            raise ValueError("each entry must look like source=secret "
+                             "(source: letters, digits, . _ -)")
+        if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
+            raise ValueError(f"the secret for {source!r} is shorter than "
+                             f"{MIN_WEBHOOK_SECRET_LENGTH} characters")
+        if secret in found.get(source, ()):
+            raise ValueError(f"the same secret is given twice for {source!r}")
+        found[source] = (*found.get(source, ()), secret)
+        if len(found[source]) > 2:
+            raise ValueError(f"{source!r} has more than two secrets (the new and the old "
+                             "one, while rotating)")
+    return found
+
+
+def _payload_keys(items: list[str]) -> tuple[PayloadKey, ...]:
+    keys = tuple(parse_payload_key(item) for item in items)
+    ids = [key.key_id for key in keys]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a key id is given twice")
+    return keys
+
+
+def _origins(items: list[str]) -> tuple[str, ...]:
+    origins = tuple(item.rstrip("/") for item in items)
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{origin!r} is not an origin such as http://localhost:8233")
+    return origins
 
 
 class Settings(BaseSettings):
@@ -88,15 +128,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     # Signed intake: "source=secret,source=older-secret,other=secret" (two per source while
     # rotating). Once set, POST /api/responses needs X-Kringloop-Signature (webhook_signatures).
-    webhook_secrets: Annotated[dict[str, tuple[str, ...]], NoDecode] = Field(default_factory=dict)
+    webhook_secrets: Annotated[dict[str, tuple[str, ...]], NoDecode,
+                              _listed(_webhook_secrets)] = Field(default_factory=dict)
     # How old (or how far ahead of our clock) a signature's timestamp may be.
     webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
     # Temporal payloads are AES-GCM encrypted (payload_codec): "kid:base64key[,oldkid:oldkey]",
     # the first encrypts, all decrypt. Unset: one generated under `home` (one machine only).
-    payload_keys: Annotated[tuple[PayloadKey, ...], NoDecode] = ()
+    payload_keys: Annotated[tuple[PayloadKey, ...], NoDecode, _listed(_payload_keys)] = ()
     payload_encryption: bool = True
     # Where the Temporal UI runs, for the codec server's CORS (`kringloop codec-server`).
-    temporal_ui_origins: Annotated[tuple[str, ...], NoDecode] = (
+    temporal_ui_origins: Annotated[tuple[str, ...], NoDecode, _listed(_origins)] = (
         "http://localhost:8233", "http://127.0.0.1:8233")
     log_format: Literal["json", "text"] = "json"
     home: Path = HOME
@@ -118,51 +159,6 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{text!r} is not a rate such as '5/minute;20/hour'") from None
         return text
-
-    @field_validator("webhook_secrets", mode="before")
-    @classmethod
-    def _webhook_secrets(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        found: dict[str, tuple[str, ...]] = {}
-        for item in _items(value):
-            source, equals, secret = item.partition("=")
-            source, secret = source.strip(), secret.strip()
-            if not equals or not _NAME.fullmatch(source):
-                raise ValueError("each entry must look like source=secret "
-                                 "(source: letters, digits, . _ -)")
-            if len(secret) < MIN_WEBHOOK_SECRET_LENGTH:
-                raise ValueError(f"the secret for {source!r} is shorter than "
-                                 f"{MIN_WEBHOOK_SECRET_LENGTH} characters")
-            if secret in found.get(source, ()):
-                raise ValueError(f"the same secret is given twice for {source!r}")
-            found[source] = (*found.get(source, ()), secret)
-            if len(found[source]) > 2:
-                raise ValueError(f"{source!r} has more than two secrets (the new and the old "
-                                 "one, while rotating)")
-        return found
-
-    @field_validator("payload_keys", mode="before")
-    @classmethod
-    def _payload_keys(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        keys = tuple(parse_payload_key(item) for item in _items(value))
-        ids = [key.key_id for key in keys]
-        if len(set(ids)) != len(ids):
-            raise ValueError("a key id is given twice")
-        return keys
-
-    @field_validator("temporal_ui_origins", mode="before")
-    @classmethod
-    def _origins(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        origins = tuple(item.rstrip("/") for item in _items(value))
-        for origin in origins:
-            if not _ORIGIN.fullmatch(origin):
-                raise ValueError(f"{origin!r} is not an origin such as http://localhost:8233")
-        return origins
 
     @field_validator("org_file")
     @classmethod

@@ -49,11 +49,19 @@ def _loads(key: str, salt: str, token: str, max_age_s: int) -> object:
         raise InvalidLink("this link is not valid") from None
 
 
-def _id_and_score(data: object, id_key: str) -> tuple[str, int]:
-    if not (isinstance(data, dict) and isinstance(data.get(id_key), str)
-            and type(data.get("s")) is int and 0 <= data["s"] <= 10):
+def _id_in(data: object, id_key: str) -> str:
+    """The case or rejection id a token's data names under `id_key`."""
+    if not (isinstance(data, dict) and isinstance(data.get(id_key), str)):
         raise InvalidLink("this link is not valid")
-    return data[id_key], data["s"]
+    return data[id_key]
+
+
+def _id_and_score(data: object, id_key: str) -> tuple[str, int]:
+    link_id = _id_in(data, id_key)
+    score = data.get("s") if isinstance(data, dict) else None
+    if not (type(score) is int and 0 <= score <= 10):
+        raise InvalidLink("this link is not valid")
+    return link_id, score
 
 
 def score_token(key: str, *, case_id: str, score: int) -> str:
@@ -82,10 +90,7 @@ def feedback_call_token(key: str, *, rejection_id: str) -> str:
 def read_feedback_call_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S
                              ) -> str:
     """The rejection whose applicant asks for a feedback call."""
-    data = _loads(key, _FEEDBACK_CALL, token, max_age_s)
-    if not (isinstance(data, dict) and isinstance(data.get("r"), str)):
-        raise InvalidLink("this link is not valid")
-    return data["r"]
+    return _id_in(_loads(key, _FEEDBACK_CALL, token, max_age_s), "r")
 
 
 # An anonymous employee's private conversation link: the only key to their case's relay.
@@ -101,10 +106,7 @@ def conversation_token(key: str, *, case_id: str) -> str:
 def read_conversation_token(key: str, token: str, *,
                             max_age_s: int = CONVERSATION_LINK_MAX_AGE_S) -> str:
     """The case whose conversation the link opens."""
-    data = _loads(key, _CONVERSATION, token, max_age_s)
-    if not (isinstance(data, dict) and isinstance(data.get("c"), str)):
-        raise InvalidLink("this link is not valid")
-    return data["c"]
+    return _id_in(_loads(key, _CONVERSATION, token, max_age_s), "c")
 
 
 def conversation_form_token(key: str, token: str) -> str:

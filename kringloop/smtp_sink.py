@@ -31,6 +31,15 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
         return ports
 
 
+# Each message is written as "<FILE_STAMP>-<file_digest(Message-ID)>.eml" (UTC).
+FILE_STAMP = "%Y%m%dT%H%M%S%f"
+
+
+def file_digest(message_id: str) -> str:
+    """The part of an .eml file's name that says which message it holds."""
+    return hashlib.sha256(message_id.encode()).hexdigest()[:12]
+
+
 class OutboxFolder:
     """aiosmtpd handler: one file per message, named by time and Message-ID."""
 
@@ -43,9 +52,9 @@ class OutboxFolder:
         # Only the headers are needed to name the file; parsing the whole message costs more.
         message_id = str(BytesHeaderParser(policy=default_policy).parsebytes(content)
                          .get("Message-ID", ""))
-        digest = hashlib.sha256((message_id or content.decode(errors="replace")).encode())
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        (self.folder / f"{stamp}-{digest.hexdigest()[:12]}.eml").write_bytes(content)
+        stamp = datetime.now(UTC).strftime(FILE_STAMP)
+        digest = file_digest(message_id or content.decode(errors="replace"))
+        (self.folder / f"{stamp}-{digest}.eml").write_bytes(content)
         return "250 Message accepted for delivery"
 
 

@@ -128,13 +128,22 @@ def callbacks_due_by(*, session: Session, team: LoyaltyTeam, now: datetime
     return due
 
 
-def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoard:
+def last_week_spotlight(*, session: Session, team: LoyaltyTeam, now: datetime
+                        ) -> tuple[list[Recognition], int]:
+    """Last week's top three (those with something to show) and the detractors won back: the
+    team board's spotlight and the Monday email's."""
     zone = ZoneInfo(team.time_zone)
     today = now.astimezone(zone).date()
-    end_of_today = _end_of_day(team, now)
-    month_start = datetime.combine(today.replace(day=1), time(0), zone)
     week_start = datetime.combine(today - timedelta(days=today.weekday() + 7), time(0), zone)
-    week_end = week_start + timedelta(days=7)
+    week = _recognition(session, team, week_start, week_start + timedelta(days=7))
+    return ([r for r in week if r.recovered or r.on_time_callbacks][:3],
+            sum(r.recovered for r in week))
+
+
+def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoard:
+    zone = ZoneInfo(team.time_zone)
+    end_of_today = _end_of_day(team, now)
+    month_start = datetime.combine(now.astimezone(zone).date().replace(day=1), time(0), zone)
 
     open_cases = col(Case.status).in_(ACTIVE_STATUSES)
     loads = session.exec(
@@ -146,11 +155,10 @@ def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoa
     by_member = {email: (count, int(overdue or 0)) for email, count, overdue in loads}
     members = [MemberLoad(name=m.name, email=m.email, open=by_member.get(m.email, (0, 0))[0],
                           overdue=by_member.get(m.email, (0, 0))[1]) for m in team.members]
-    spotlight = _recognition(session, team, week_start, week_end)
+    spotlight, recovered = last_week_spotlight(session=session, team=team, now=now)
     return TeamBoard(
         team=team.id, team_name=team.name, members=members,
         due_today=[_item(c, o, now) for c, o in _due_today(session, team, now, limit=50)],
         leaderboard=_recognition(session, team, month_start, end_of_today),
-        spotlight=[r for r in spotlight if r.recovered or r.on_time_callbacks][:3],
-        spotlight_recovered=sum(r.recovered for r in spotlight),
+        spotlight=spotlight, spotlight_recovered=recovered,
     )

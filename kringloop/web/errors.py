@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +15,13 @@ class ApiError(Exception):
         self.status_code = status_code
         self.message = message
         self.field = field
+
+
+def refusal(status_code: int, message: str, field: str | None = None, *,
+            headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The answer to a refused API request: what is wrong, and the field it is about."""
+    return JSONResponse(status_code=status_code, content={"message": message, "field": field},
+                        headers=headers)
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -31,5 +40,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _refused(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse(status_code=error.status_code,
-                            content={"message": error.message, "field": error.field})
+        return refusal(error.status_code, error.message, error.field)

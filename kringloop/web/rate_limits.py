@@ -9,13 +9,14 @@ import math
 import time
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from kringloop.settings import Settings
+from kringloop.web.errors import refusal
 
 
 class TooManyRequests(Exception):
@@ -73,8 +74,7 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
     async def _slow_down(request: Request, error: TooManyRequests) -> Response:
         headers = {"Retry-After": str(error.retry_after_s)}
         if request.url.path.startswith("/api/"):
-            return JSONResponse(status_code=429, headers=headers,
-                                content={"message": str(error), "field": None})
+            return refusal(429, str(error), headers=headers)
         from kringloop.web.routes.pages import problem, reader
 
         services = request.app.state.services

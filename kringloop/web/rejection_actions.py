@@ -112,14 +112,14 @@ def rejection_in_reach(services: Services, caller: Principal, rejection_id: str)
     return row
 
 
-async def cancel(services: Services, caller: Principal, rejection_id: str) -> None:
-    """Cancel before the email goes out: it is then never sent. Cancelling twice is fine;
-    cancelling an email that has gone out is refused (409) with a clear message."""
-    row = rejection_in_reach(services, caller, rejection_id)
+async def cancel(services: Services, caller: Principal, row: Rejection) -> None:
+    """Cancel a rejection in reach (`rejection_in_reach`) before the email goes out: it is then
+    never sent. Cancelling twice is fine; cancelling an email that has gone out is refused
+    (409) with a clear message."""
     require_recruiter(services, caller)
     if row.status == "scheduled":
         try:
-            await services.temporal.get_workflow_handle(rejection_id).execute_update(
+            await services.temporal.get_workflow_handle(row.id).execute_update(
                 RejectionWorkflow.cancel, Cancellation(actor=caller.name))
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause

@@ -16,7 +16,7 @@ from typing import Any
 from activities.rejections import RejectionActivities
 from kringloop.access import Principal
 from kringloop.case_messages import RejectionEmail
-from kringloop.emails import Email, render
+from kringloop.emails import Email
 from kringloop.models import RejectionBatch, RejectionCreate, VacancyIn
 from kringloop.org import Member
 from kringloop.rejection_import import check_cells, payload_of
@@ -79,9 +79,7 @@ def rejection_email(services: Services, payload: RejectionCreate, recruiter: Mem
     row = as_rejection(payload, recruiter, actor=reader.name, now=datetime.now(UTC))
     mail = RejectionActivities(engine=services.engine, org=services.org,
                                settings=services.settings)
-    context = mail._compose(RejectionEmail(rejection_id=row.id, kind="rejection",
-                                           key="preview"), row)
-    return render("rejection", row.language, context | {"language": row.language})
+    return mail.compose(RejectionEmail(rejection_id=row.id, kind="rejection", key="preview"), row)
 
 
 def checked(services: Services, reader: Principal, vacancy: VacancyIn, cells: dict[str, str]

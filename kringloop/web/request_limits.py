@@ -14,6 +14,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kringloop.web.errors import refusal
+
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -34,9 +36,9 @@ class RequestLimits:
             return
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
-        refusal = self._refusal(scope, headers, declared)
-        if refusal is not None:
-            await refusal(scope, receive, send)
+        refused = self._refusal(scope, headers, declared)
+        if refused is not None:
+            await refused(scope, receive, send)
             return
         if declared is not None or "transfer-encoding" not in headers:
             # The server delivers no more than the declared length (checked above).
@@ -58,28 +60,24 @@ class RequestLimits:
     def _refusal(self, scope: Scope, headers: Headers, declared: str | None
                  ) -> JSONResponse | None:
         if "\x00" in scope["path"]:
-            return _refused(404, "no such address: it holds a NUL character", "path")
+            return refusal(404, "no such address: it holds a NUL character", "path")
         if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
-            return _refused(422, "the query must not contain NUL characters", "query")
+            return refusal(422, "the query must not contain NUL characters", "query")
         if declared is not None:
             if not declared.isdigit():
-                return _refused(400, "Content-Length must be a number of bytes", "body")
+                return refusal(400, "Content-Length must be a number of bytes", "body")
             if int(declared) > self.max_body_bytes:
                 return self._too_large()
         has_body = declared != "0" if declared is not None else "transfer-encoding" in headers
         if (scope["path"].startswith("/api/") and scope["method"] in WITH_BODY and has_body
                 and not _is_json(headers.get("content-type", ""))):
-            return _refused(415, "send the body as JSON, with Content-Type: application/json",
+            return refusal(415, "send the body as JSON, with Content-Type: application/json",
                             "body")
         return None
 
     def _too_large(self) -> JSONResponse:
-        return _refused(413, f"the request body is larger than {self.max_body_bytes} bytes",
-                        "body")
-
-
-def _refused(status_code: int, message: str, field: str) -> JSONResponse:
-    return JSONResponse({"message": message, "field": field}, status_code=status_code)
+        return refusal(413, f"the request body is larger than {self.max_body_bytes} bytes",
+                       "body")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -19,6 +19,7 @@ from kringloop.rejection_followup import (
     rejection_of,
     request_feedback_call,
 )
+from kringloop.rejections import signer_of
 from kringloop.signed_links import InvalidLink, read_feedback_call_token, read_survey_token
 from kringloop.web.deps import Services, ServicesDep
 from kringloop.web.pages import templates
@@ -29,27 +30,32 @@ PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 NOTE_MAX = 1_000
 
 
-def _invalid(request: Request, reason: str, status_code: int) -> HTMLResponse:
+def _invalid(request: Request, reason: str) -> HTMLResponse:
     return templates.TemplateResponse(request, "link_invalid.html",
-                                      {"reason": reason, "language": "nl"},
-                                      status_code=status_code)
+                                      {"reason": reason, "language": "nl"}, status_code=400)
 
 
-def _rejection_for(services: Services, token: str) -> Rejection | str:
-    """The rejection a feedback-call link is about, or why the link does not work."""
+def _linked(request: Request, services: Services, rejection_id: str
+            ) -> Rejection | HTMLResponse:
+    """The rejection a link is about, or the page saying the link does not work."""
+    rejection = rejection_of(services.engine, rejection_id)
+    return rejection if rejection is not None else _invalid(request, "this link is not valid")
+
+
+def _feedback_call_link(request: Request, services: Services, token: str
+                        ) -> Rejection | HTMLResponse:
+    """Both sides of the feedback-call link: the page, and the POST behind its button."""
     try:
         rejection_id = read_feedback_call_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
-        return str(invalid)
-    rejection = rejection_of(services.engine, rejection_id)
-    return rejection if rejection is not None else "this link is not valid"
+        return _invalid(request, str(invalid))
+    return _linked(request, services, rejection_id)
 
 
 def _feedback_page(request: Request, services: Services, rejection: Rejection, *,
                    requested: bool, problem: str | None = None, phone: str = "",
                    note: str = "", status_code: int = 200) -> HTMLResponse:
-    recruiter = next((m for t in services.org.teams for m in t.members
-                      if m.email == rejection.recruiter_email), None)
+    recruiter = signer_of(services.org, rejection.recruiter_email)
     return templates.TemplateResponse(request, "feedback_call.html", {
         "language": rejection.language, "name": rejection.applicant_name.split(" ")[0],
         "vacancy_title": rejection.vacancy_title, "organisation": services.org.name,
@@ -61,9 +67,9 @@ def _feedback_page(request: Request, services: Services, rejection: Rejection, *
 async def feedback_call_page(token: str, request: Request, services: ServicesDep
                              ) -> HTMLResponse:
     """Asks the applicant to confirm (and how to reach them); changes nothing by itself."""
-    rejection = _rejection_for(services, token)
-    if isinstance(rejection, str):
-        return _invalid(request, rejection, 400)
+    rejection = _feedback_call_link(request, services, token)
+    if isinstance(rejection, HTMLResponse):
+        return rejection
     requested = feedback_call_of(services.engine, rejection.id) is not None
     return _feedback_page(request, services, rejection, requested=requested)
 
@@ -72,9 +78,9 @@ async def feedback_call_page(token: str, request: Request, services: ServicesDep
 async def ask_for_feedback_call(token: str, request: Request, services: ServicesDep
                                 ) -> HTMLResponse:
     """The applicant asks for the call: a case for the recruiting team, with a callback."""
-    rejection = _rejection_for(services, token)
-    if isinstance(rejection, str):
-        return _invalid(request, rejection, 400)
+    rejection = _feedback_call_link(request, services, token)
+    if isinstance(rejection, HTMLResponse):
+        return rejection
     form = await posted(request)
     phone, note = form.get("phone", "").strip(), form.get("note", "").strip()[:NOTE_MAX]
     if phone and not PHONE.fullmatch(phone):
@@ -92,10 +98,10 @@ async def candidate_score(token: str, request: Request, services: ServicesDep) -
     try:
         click = read_survey_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
-        return _invalid(request, str(invalid), 400)
-    rejection = rejection_of(services.engine, click.rejection_id)
-    if rejection is None:
-        return _invalid(request, "this link is not valid", 400)
+        return _invalid(request, str(invalid))
+    rejection = _linked(request, services, click.rejection_id)
+    if isinstance(rejection, HTMLResponse):
+        return rejection
     answer = await record_survey_score(rejection, click.score, engine=services.engine,
                                        client=services.temporal, org=services.org,
                                        task_queue=services.settings.task_queue)

@@ -19,7 +19,11 @@ from pydantic import ValidationError
 from kringloop.access import Principal
 from kringloop.database import session_for
 from kringloop.models import ApplicationStage, VacancyIn
-from kringloop.rejection_queries import rejections_for_vacancy, vacancies_with_rejections
+from kringloop.rejection_queries import (
+    rejections_for_vacancy,
+    vacancies_with_rejections,
+    vacancy_title_of,
+)
 from kringloop.rejections import PROGRAM, may_reject, recruiting_teams
 from kringloop.web.deps import PageUser, Services, ServicesDep
 from kringloop.web.errors import ApiError
@@ -43,8 +47,7 @@ def _vacancy(services: Services, vacancy_id: str, title: str) -> VacancyIn | dic
     """The vacancy as the API shapes it (a known one keeps its title); else what is wrong."""
     if not title.strip():
         with session_for(services.engine) as session:
-            known = rejections_for_vacancy(session=session, vacancy_id=vacancy_id.strip())
-        title = known[-1].vacancy_title if known else ""
+            title = vacancy_title_of(session=session, vacancy_id=vacancy_id.strip()) or ""
     try:
         return VacancyIn.model_validate({"id": vacancy_id.strip(), "title": title.strip()})
     except ValidationError as invalid:
@@ -174,9 +177,10 @@ async def _cancel(request: Request, services: Services, principal: Principal,
                   values: dict[str, str]) -> Response:
     """The DELETE route's own path; a rejection already sent says why it stays."""
     try:
-        if rejection_in_reach(services, principal, rejection_id).vacancy_id != vacancy.id:
+        row = rejection_in_reach(services, principal, rejection_id)
+        if row.vacancy_id != vacancy.id:
             raise ApiError(404, f"no rejection {rejection_id}")
-        await cancel(services, principal, rejection_id)
+        await cancel(services, principal, row)
     except ApiError as error:
         if error.status_code == 404:
             return problem(request, services, principal, "not_found", 404)

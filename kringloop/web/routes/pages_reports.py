@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from kringloop.access import Principal
+from kringloop.access import Principal, adopter_scope, may_report_on, team_scope
 from kringloop.database import session_for
 from kringloop.models import GroupBy, NpsGroup, NpsReport
 from kringloop.org import Organisation
@@ -30,13 +30,10 @@ from kringloop.reports import (
     NPS_COLUMNS,
     Window,
     adopted_report,
-    adopter_scope,
     loop_report,
     loop_rows,
-    may_report_on,
     nps_report,
     nps_rows,
-    team_scope,
     week_of,
 )
 from kringloop.web.deps import PageUser, Services, ServicesDep

@@ -77,6 +77,7 @@ async def get_rejection(rejection_id: str, services: ServicesDep, caller: ApiCal
 async def cancel_rejection(rejection_id: str, services: ServicesDep, caller: ApiCaller
                            ) -> RejectionPublic:
     """Cancel before the email goes out: it is then never sent. Afterwards: 409."""
-    await rejection_actions.cancel(services, caller, rejection_id)
+    await rejection_actions.cancel(services, caller, rejection_actions.rejection_in_reach(
+        services, caller, rejection_id))
     return _public(services, rejection_actions.rejection_in_reach(services, caller,
                                                                   rejection_id))

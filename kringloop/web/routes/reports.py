@@ -12,17 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from kringloop.access import Principal
+from kringloop.access import Principal, adopter_scope, may_report_on, team_scope
 from kringloop.database import session_for
 from kringloop.models import AdoptedReport, GroupBy, LoopReport, NpsReport, ReportProgram
 from kringloop.reports import (
     Window,
     adopted_report,
-    adopter_scope,
     loop_report,
-    may_report_on,
     nps_report,
-    team_scope,
 )
 from kringloop.web.deps import ApiCaller, Services, ServicesDep
 from kringloop.web.errors import ApiError
