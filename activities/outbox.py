@@ -1,8 +1,11 @@
 """Exactly-once email for every loop: the outbox row first, then SMTP, then the row marked sent.
 
-A retried activity finds its outbox row already sent (or refused) and sends nothing again. A 5xx
-from the mail server is final: recorded, then raised as the non-retryable `EmailRejected`; 4xx
-and connection errors are raised as they are, so the activity is retried with backoff.
+The row is marked "handed_over" just before the dot that completes the email on the wire (see
+`mail_delivery._transmit`), so a worker killed at any point either withdrew the email or left
+a row that says the server has it. A retried activity finds its row sent, handed over or
+refused, and sends nothing again. A 5xx from the mail server is final: recorded, then raised as
+the non-retryable `EmailRejected`; 4xx and connection errors are raised as they are, so the
+activity is retried with backoff.
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ class Outgoing:
 
 async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: Engine,
                     settings: Settings, record: RecordStep) -> EmailReceipt:
-    """Send `outgoing` unless its outbox row says it was sent or refused already."""
+    """Send `outgoing` unless its outbox row says it was sent, refused or handed over already."""
     give_up_at = time.monotonic() + _patience()
     sender = settings.mail_from
+    detail = f"{outgoing.kind} to {outgoing.to.name or outgoing.to.email}"
     with session_for(engine) as session:
         row = session.get(OutboxMessage, outgoing.key)
         if row is None:
@@ -60,6 +64,11 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
         elif row.status in ("sent", "failed"):
             return EmailReceipt(key=row.key, message_id=row.message_id,
                                 sent=row.status == "sent", error=row.error)
+        elif row.status == "handed_over":
+            # An earlier attempt wrote the email's final dot and died before the server's
+            # answer was recorded: the server has it. Sending it again would send it twice.
+            _mark(engine, row.key, "sent", None, record, detail)
+            return EmailReceipt(key=row.key, message_id=row.message_id, sent=True)
         row.tries += 1
         session.add(row)
         session.commit()
@@ -67,19 +76,33 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
 
     message = build_message(render(), kind=outgoing.kind, sender=sender, to=outgoing.to,
                             message_id=message_id, reply_to=outgoing.reply_to)
-    detail = f"{outgoing.kind} to {outgoing.to.name or outgoing.to.email}"
+    handed_over = False
+
+    def hand_over() -> None:
+        nonlocal handed_over
+        _set_status(engine, outgoing.key, "handed_over")
+        handed_over = True
+
     try:
-        await deliver(message, settings)
-    except aiosmtplib.SMTPResponseException as error:
-        if 500 <= error.code < 600:
+        await deliver(message, settings, handing_over=hand_over)
+    except (aiosmtplib.SMTPException, OSError) as error:
+        if isinstance(error, aiosmtplib.SMTPResponseException) and 500 <= error.code < 600:
             reason = f"{error.code} {error.message}"
-            _mark(engine, outgoing.key, "failed", reason, record, f"{detail}: {reason}")
+            await _when_recorded(lambda: _mark(engine, outgoing.key, "failed", reason, record,
+                                               f"{detail}: {reason}"), give_up_at=give_up_at)
             log.warning("email refused", extra={"kind": outgoing.kind,
                                                  "case_id": outgoing.case_id, "smtp": error.code})
             raise ApplicationError(f"mail server refused the email: {reason}",
                                    type="EmailRejected", non_retryable=True) from None
+        if handed_over:
+            # The server answered 4xx to the final dot, or went away before answering: as
+            # RFC 5321 has it, the email counts as not delivered and the retry sends it. (A
+            # crash of this worker instead leaves the row handed over: the retry sends nothing.)
+            await _when_recorded(lambda: _set_status(engine, outgoing.key, "pending"),
+                                 give_up_at=give_up_at)
         raise
-    await _mark_sent(engine, outgoing.key, record, detail, give_up_at=give_up_at)
+    await _when_recorded(lambda: _mark(engine, outgoing.key, "sent", None, record, detail),
+                         give_up_at=give_up_at)
     log.info("email sent", extra={"kind": outgoing.kind, "case_id": outgoing.case_id,
                                   "message_id": message_id})
     return EmailReceipt(key=outgoing.key, message_id=message_id, sent=True)
@@ -92,21 +115,30 @@ def _patience() -> float:
     return (timeout or timedelta(minutes=1)).total_seconds() - 10
 
 
-async def _mark_sent(engine: Engine, key: str, record: RecordStep, detail: str, *,
-                     give_up_at: float) -> None:
-    """The mail server has the email: its row must say so, or a retry would send it again
-    (the fault suite saw it). A database that is away is waited for, while this attempt may."""
+async def _when_recorded(write: Callable[[], None], *, give_up_at: float) -> None:
+    """The mail server has answered: the row must say how, or a retry would act on a stale
+    state (the fault suite saw emails sent twice). A database that is away is waited for,
+    while this attempt may."""
     pause = 0.5
     while True:
         try:
-            _mark(engine, key, "sent", None, record, detail)
+            write()
             return
         except OperationalError:
             if time.monotonic() + pause > give_up_at:
                 raise
-            log.warning("email sent; waiting for the database to record it", extra={"key": key})
+            log.warning("waiting for the database to record an email's outcome")
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5)
+
+
+def _set_status(engine: Engine, key: str, status: str) -> None:
+    with session_for(engine) as session:
+        row = session.get(OutboxMessage, key)
+        assert row is not None
+        row.status = status
+        session.add(row)
+        session.commit()
 
 
 def _mark(engine: Engine, key: str, status: str, error: str | None, record: RecordStep,

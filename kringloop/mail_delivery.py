@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.charset import QP, Charset
@@ -16,6 +17,9 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
+from aiosmtplib.email import flatten_message
+from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
+from aiosmtplib.typing import SMTPStatus
 
 from kringloop.emails import Email
 from kringloop.settings import Settings
@@ -105,24 +109,57 @@ class SmtpConnections:
 smtp_connections = SmtpConnections()
 
 
-async def deliver(message: Message, settings: Settings) -> None:
-    """Send over SMTP on a kept-open connection. SMTPResponseException carries the server's
-    code (4xx retry, 5xx final); any other failure closes the connection and is raised."""
+async def deliver(message: Message, settings: Settings, *,
+                  handing_over: Callable[[], None] = lambda: None) -> None:
+    """Send over SMTP on a kept-open connection, calling `handing_over` at the last moment at
+    which the email can still be withdrawn (see `_transmit`). SMTPResponseException carries the
+    server's code (4xx retry, 5xx final); any other failure closes the connection and is raised."""
     if not settings.smtp_host:
         raise RuntimeError("no SMTP host configured")
     connection = await smtp_connections.take(settings)
     try:
-        await connection.send_message(message)
-    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as answered:
+        await _transmit(connection, message, handing_over)
+    except aiosmtplib.SMTPResponseException:
         await _reset_for_next_email(settings, connection)
-        if isinstance(answered, aiosmtplib.SMTPRecipientsRefused):
-            # One recipient per message: its refusal is the message's refusal.
-            raise answered.recipients[0] from None
         raise
     except BaseException:
         connection.close()
         raise
     smtp_connections.give_back(settings, connection)
+
+
+async def _transmit(connection: aiosmtplib.SMTP, message: Message,
+                    handing_over: Callable[[], None]) -> None:
+    """MAIL, RCPT and DATA by hand, so that `handing_over` runs after the whole email is written
+    and before the dot that completes it. Until that dot the server discards the email when the
+    connection drops (a crash withdraws it); once the dot is written the kernel delivers it even
+    for a process killed that instant. Recording the hand-over there, rather than after the
+    server's 250, leaves no gap in which a crash makes a retry send the email twice."""
+    await connection.mail(parseaddr(message["From"])[1])
+    await connection.rcpt(parseaddr(message["To"])[1])
+    started = await connection.execute_command(b"DATA")
+    if started.code != SMTPStatus.start_input:
+        raise aiosmtplib.SMTPDataError(started.code, started.message)
+    protocol = connection.protocol
+    assert protocol is not None  # execute_command raised if the connection was gone
+    # Dot-stuffed (RFC 5321 4.5.2): a line of its own dot would end the data.
+    content = normalize_message_line_endings(flatten_message(message, cte_type="7bit"))
+    protocol.write(PERIOD_REGEX.sub(b"..", content))
+    await _written_through(protocol)
+    handing_over()
+    protocol.write(b".\r\n")  # no await between the two: nothing else may run in the gap
+    accepted = await protocol.read_response(timeout=connection.timeout)
+    if accepted.code != SMTPStatus.completed:
+        raise aiosmtplib.SMTPDataError(accepted.code, accepted.message)
+
+
+async def _written_through(protocol: SMTPProtocol) -> None:
+    """Wait until the transport holds nothing back: the dot written next then goes straight to
+    the kernel, which sends it even if this process dies right after. (aiosmtplib's protocol
+    offers no public drain; an email of a few kB is normally through at once.)"""
+    transport = protocol.transport
+    while isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size():  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
 
 
 async def _reset_for_next_email(settings: Settings, connection: aiosmtplib.SMTP) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.exceptions import ApplicationError
@@ -20,7 +27,7 @@ from kringloop.emails import Email
 from kringloop.mail_delivery import Recipient, build_message, deliver, message_id_for
 from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
 from kringloop.org import Organisation
-from kringloop.settings import Settings
+from kringloop.settings import PROJECT_ROOT, Settings
 from kringloop.smtp_sink import free_port
 from tests.conftest import Kringloop, MailServer, body_of
 
@@ -107,6 +114,87 @@ async def test_a_temporary_failure_is_retried_and_then_sent_once(
     await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
     assert len(smtp.received) == 1
     assert [(row.status, row.tries) for row in outbox(engine)] == [("sent", 2)]
+
+
+@dataclass
+class SlowToAnswer(MailServer):
+    """Keeps each email, then holds its "250" until told: the moment a crash of the sender
+    is worst, because the server has the email and the sender does not know it yet."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    answer: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        self.arrived.set()
+        await asyncio.to_thread(self.answer.wait, 30)
+        return reply
+
+
+# One send of the acknowledgement in a process of its own, so that it can be SIGKILLed.
+SENDING_WORKER = """
+import asyncio, sys
+from temporalio.testing import ActivityEnvironment
+from activities.mail import MailActivities
+from kringloop.case_messages import CaseEmail
+from kringloop.database import make_engine
+from kringloop.org import load_organisation
+from kringloop.settings import DEFAULT_ORG_FILE, Settings
+settings = Settings()
+mail = MailActivities(engine=make_engine(settings.database_url),
+                      org=load_organisation(DEFAULT_ORG_FILE), settings=settings)
+asyncio.run(ActivityEnvironment().run(mail.send_case_email, CaseEmail(*sys.argv[1:])))
+"""
+
+
+async def test_a_worker_killed_before_the_server_answered_does_not_send_the_email_again(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings,
+) -> None:
+    server = SlowToAnswer(port=free_port())
+    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    controller.start()
+    settings = settings.model_copy(update={"smtp_port": server.port})
+    order = acknowledgement(assigned_case)
+    environment = {**os.environ, "KRINGLOOP_DATABASE_URL": settings.database_url,
+                   "KRINGLOOP_HOME": str(settings.home), "KRINGLOOP_SMTP_HOST": "127.0.0.1",
+                   "KRINGLOOP_SMTP_PORT": str(server.port),
+                   "KRINGLOOP_SECRET_KEY": "test-signing-key"}
+    try:
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SENDING_WORKER, order.case_id, order.kind, order.key,
+            cwd=PROJECT_ROOT, env=environment)
+        assert await asyncio.to_thread(server.arrived.wait, 30), "the email never arrived"
+        worker.send_signal(signal.SIGKILL)  # the server has the email; its 250 is held back
+        await worker.wait()
+        server.answer.set()
+
+        mail = MailActivities(engine=engine, org=org, settings=settings)
+        retried = await ActivityEnvironment().run(mail.send_case_email, order)
+    finally:
+        server.answer.set()
+        controller.stop()
+
+    assert retried.sent
+    assert len(server.received) == 1, "the retry sent the email a second time"
+    assert [(row.status, row.tries) for row in outbox(engine)] == [("sent", 1)]
+    assert timeline_kinds(engine).count("email_sent") == 1
+
+
+async def test_an_email_is_withdrawn_when_its_hand_over_cannot_be_recorded(
+        settings: Settings, smtp: MailServer) -> None:
+    """The database is away at the last moment: the email is not completed on the wire (the
+    server discards it), so that the retry, which sends it, does not send it twice."""
+    email, recipient, key = mail(1)
+    message = build_message(email, kind="note", sender=settings.mail_from, to=recipient,
+                            message_id=message_id_for(key, settings.mail_from))
+
+    def database_away() -> None:
+        raise ConnectionError("database unavailable")
+
+    with pytest.raises(ConnectionError):
+        await deliver(message, settings, handing_over=database_away)
+    await send(settings, 2)
+    assert [m["Subject"] for m in smtp.received] == ["Mail 2"]
 
 
 async def test_an_unreachable_mail_server_is_a_retryable_error(

@@ -24,12 +24,6 @@ if TYPE_CHECKING:
     from tests.faults.conftest import Deployment
 
 MAIL_FROM = "Kringloop <loop@faults.example>"
-# A worker SIGKILLed after its email's last bytes went out and before the outbox row was marked
-# sent leaves the one gap no SMTP sender can close: the mail server accepts the email (even
-# from a sender already dead: the kernel delivers what was written), and the retry sends it
-# again, with the same Message-ID. Such a copy is counted apart when its first copy arrived
-# this close to a SIGKILL (seen: within a few tens of ms); any other duplicate fails.
-CUT_OFF_SEND_S = 1.0
 # What CaseWorkflow.run has done once a case waits for its callback (workflows/case.py).
 CASE_STEPS = ("opened", "routed", "assigned", "callback_scheduled")
 FIRST_EMAILS = ("acknowledgement", "assignment")
@@ -71,15 +65,13 @@ class Findings:
     delivered: int = 0
     undelivered: list[str] = field(default_factory=list)
     duplicates: dict[str, int] = field(default_factory=dict)
-    cut_off_by_kill: dict[str, int] = field(default_factory=dict)
     incomplete: dict[str, list[str]] = field(default_factory=dict)
     pending_outbox: list[str] = field(default_factory=list)
     troubled: dict[str, str] = field(default_factory=dict)
 
     @property
     def doubled(self) -> int:
-        copies = (*self.duplicates.values(), *self.cut_off_by_kill.values())
-        return sum(n - 1 for n in copies)
+        return sum(n - 1 for n in self.duplicates.values())
 
     @property
     def settled(self) -> bool:
@@ -90,7 +82,6 @@ class Findings:
         problems = {"lost cases": self.lost_cases, "cases started twice": self.extra_runs,
                     "emails not delivered": self.undelivered,
                     "emails delivered more than once": self.duplicates,
-                    "(sent again after a SIGKILL cut off their send)": self.cut_off_by_kill,
                     "incomplete timelines": self.incomplete,
                     "pending outbox rows": self.pending_outbox,
                     "failing or retrying workflows": self.troubled}
@@ -112,7 +103,6 @@ class FaultRow:
     expected: int
     sent: int
     duplicated: int
-    at_kill: int
     lost: int
     refused: int
     incomplete: int
@@ -132,13 +122,13 @@ class FaultTable:
 
 
 COLUMNS = ("scenario", "responses", "deliveries", "cases", "emails expected", "sent",
-           "duplicated", "of which at SIGKILL", "lost", "refused (5xx)", "incomplete", "stuck",
+           "duplicated", "lost", "refused (5xx)", "incomplete", "stuck",
            "seconds")
 
 
 def table_lines(rows: Sequence[FaultRow]) -> list[str]:
     cells = [COLUMNS, *[(r.scenario, r.responses, r.deliveries, r.cases, r.expected, r.sent,
-                         r.duplicated, r.at_kill, r.lost, r.refused, r.incomplete, r.stuck,
+                         r.duplicated, r.lost, r.refused, r.incomplete, r.stuck,
                          f"{r.seconds:.0f}") for r in rows]]
     widths = [max(len(str(row[i])) for row in cells) for i in range(len(COLUMNS))]
 
@@ -167,7 +157,6 @@ async def audit(scenario: str, expected: Expected, *, deployment: Deployment, ma
         scenario=scenario, responses=len(set(expected.response_ids)), deliveries=deliveries,
         cases=findings.cases, expected=len(expected.outbox_keys()) - refused,
         sent=findings.delivered, duplicated=findings.doubled,
-        at_kill=sum(n - 1 for n in findings.cut_off_by_kill.values()),
         lost=len(findings.lost_cases) + len(findings.undelivered), refused=refused,
         incomplete=len(findings.incomplete),
         stuck=len(findings.pending_outbox) + len(findings.troubled),
@@ -193,10 +182,7 @@ async def _findings(expected: Expected, deployment: Deployment, mail: MailRelay)
         delivered=sum(1 for message_id in keys.values() if message_id in arrived))
     for message_id, copies in arrived.items():
         if copies > 1:
-            first = min(at for arrival, at in mail.server.arrivals if arrival == message_id)
-            cut_off = any(abs(kill - first) <= CUT_OFF_SEND_S for kill in deployment.kills)
-            found = findings.cut_off_by_kill if cut_off else findings.duplicates
-            found[named.get(message_id, message_id)] = copies
+            findings.duplicates[named.get(message_id, message_id)] = copies
     case_ids = expected.case_ids
     with session_for(deployment.engine) as session:
         opened = set(session.exec(select(Case.id).where(col(Case.id).in_(case_ids))).all())

@@ -75,19 +75,19 @@ class TemporalServer:
 
 
 @dataclass
-class TimedMailServer(MailServer):
-    """`tests.conftest.MailServer` that also notes when each message arrived (monotonic), and
-    can run a fault the moment it has accepted a message, before the sender hears its 250."""
+class FaultingMailServer(MailServer):
+    """`tests.conftest.MailServer` that can run a fault the moment it has accepted its n-th
+    message, before the sender hears the 250."""
 
-    arrivals: list[tuple[str, float]] = field(default_factory=list)
+    accepted: int = 0
     faults: dict[int, Callable[[], None]] = field(default_factory=dict)  # at arrival n
     faulted: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         answer = await super().handle_DATA(server, session, envelope)
         if answer.startswith("250"):
-            self.arrivals.append((str(self.received[-1]["Message-ID"]), time.monotonic()))
-            if fault := self.faults.pop(len(self.arrivals), None):
+            self.accepted += 1
+            if fault := self.faults.pop(self.accepted, None):
                 fault()  # in the server's thread: the 250 waits for it
                 self.faulted.set()
         return answer
@@ -98,7 +98,7 @@ class MailRelay:
     """The SMTP server the worker delivers to (`tests.conftest.MailServer`, which also refuses
     recipients), switched off and on again on the same port, or answering 451 for a while."""
 
-    server: TimedMailServer = field(default_factory=lambda: TimedMailServer(port=free_port()))
+    server: FaultingMailServer = field(default_factory=lambda: FaultingMailServer(port=free_port()))
     controller: Controller | None = None
 
     def up(self) -> None:
@@ -127,6 +127,7 @@ class MailRelay:
     async def fault_at_arrival(self, count: int, fault: Callable[[], None]) -> None:
         """Run `fault` once the `count`-th email is accepted, before the worker hears so;
         return when it has run."""
+        self.server.faulted.clear()
         self.server.faults[count] = fault
         assert await asyncio.to_thread(self.server.faulted.wait, 120), (
             f"the {count}th email never arrived")

@@ -6,6 +6,7 @@ at the end of the run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -100,7 +101,6 @@ class Deployment:
     temporal: Client
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     starts: Counter[str] = field(default_factory=Counter)
-    kills: list[float] = field(default_factory=list)  # when (monotonic) a part was SIGKILLed
 
     @property
     def task_queue(self) -> str:
@@ -118,9 +118,14 @@ class Deployment:
     async def kill(self, part: str) -> None:
         """SIGKILL: no shutdown, no finishing of the tasks in hand."""
         process = self.processes.pop(part)
-        self.kills.append(time.monotonic())
-        process.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # killed already (`killer`)
+            process.send_signal(signal.SIGKILL)
         await process.wait()
+
+    def killer(self, part: str) -> Callable[[], None]:
+        """A SIGKILL of the part as it runs now, to be sent from any thread (then `kill` it)."""
+        pid = self.processes[part].pid
+        return lambda: os.kill(pid, signal.SIGKILL)
 
     async def healthy(self, *, timeout: float = 90) -> None:
         """Until `/health` is 200: the database, Temporal and a polling worker all answer."""
