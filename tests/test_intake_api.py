@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 from temporalio.service import RPCError
 
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse
+from kringloop.models import Case, OutboxMessage, SurveyResponse
 from kringloop.settings import Settings
 from kringloop.web.app import create_app
 from kringloop.web.deps import Services
@@ -299,6 +299,29 @@ async def test_an_employee_who_asks_to_be_contacted_is_known_and_acknowledged(
     assert {k: case["respondent"][k] for k in ("id", "name", "email", "phone")} == {
         k: employee[k] for k in ("id", "name", "email", "phone")}
     assert len(live.smtp.to(employee["email"], "acknowledgement")) == 1
+
+
+@pytest.mark.parametrize(("respondent", "meta"), [
+    ({"name": "Anna de Vries", "phone": "+31 6 1234 5678", "language": "nl"}, {}),
+    ({"name": "Anna de Vries", "email": "anna.nee@example.nl", "language": "nl"},
+     {"contact_consent": False}),
+], ids=["no-email-address", "no-consent"])
+async def test_a_detractor_without_address_or_consent_gets_a_callback_but_no_email(
+    live: Kringloop, respondent: dict[str, str], meta: dict[str, object],
+) -> None:
+    response_id = unique("no-ack")
+    answer = await live.api.post("/api/responses", json={
+        "response_id": response_id, "program": "customer", "score": 2,
+        "respondent": respondent, "meta": meta})
+
+    assert answer.status_code == 201, answer.text
+    case = await settled(live, answer.json()["case_id"])  # the assignee's email went out
+    assert case["assignee"] and case["callback_due_at"]
+    with session_for(live.engine) as session:
+        kinds = set(session.execute(select(OutboxMessage.kind).where(
+            OutboxMessage.case_id == case["case_id"])).scalars())  # type: ignore[arg-type]
+    assert kinds == {"assignment"}
+    assert not [m for m in live.smtp.received if "anna" in str(m["To"]).lower()]
 
 
 # --- health ------------------------------------------------------------------------------------
