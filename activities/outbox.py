@@ -4,8 +4,8 @@ The row is marked "handed_over" just before the dot that completes the email on 
 `mail_delivery._transmit`), so a worker killed at any point either withdrew the email or left
 a row that says the server has it. A retried activity finds its row sent, handed over or
 refused, and sends nothing again. A 5xx from the mail server is final: recorded, then raised as
-the non-retryable `EmailRejected`; 4xx and connection errors are raised as they are, so the
-activity is retried with backoff.
+the non-retryable `EmailRejected`; 4xx, connection errors and a refused login are raised as
+they are, so the activity is retried with backoff.
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
 
     try:
         await deliver(message, settings, handing_over=hand_over)
+    except aiosmtplib.SMTPAuthenticationError:
+        # The relay refused our login: a setting for the operator to fix, not this email's
+        # fault. Retried with backoff, so every email goes out once the password is right.
+        log.error("the mail server refused Kringloop's login (KRINGLOOP_SMTP_USERNAME, "
+                  "KRINGLOOP_SMTP_PASSWORD)", extra={"kind": outgoing.kind})
+        raise
     except (aiosmtplib.SMTPException, OSError) as error:
         if isinstance(error, aiosmtplib.SMTPResponseException) and 500 <= error.code < 600:
             reason = f"{error.code} {error.message}"

@@ -4,6 +4,7 @@ give team members their sign-in secrets (passwords, personal API tokens)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -24,6 +26,12 @@ from kringloop.erasure_records import ErasureSummary
 from kringloop.migrations import SchemaOutOfDate, ensure_schema
 from kringloop.observability import configure_logging
 from kringloop.org import OrgFileError, load_organisation
+from kringloop.running_stack import (
+    RunningStack,
+    forget_running_stack,
+    record_running_stack,
+    running_stack,
+)
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.stack import Running, run_stack
 
@@ -48,10 +56,20 @@ def _settings(**overrides: object) -> Settings:
 def _require(settings: Settings, *names: str) -> None:
     missing = [n for n in names if getattr(settings, n) in (None, "")]
     if missing:
+        if missing == ["temporal_address"]:  # a `kringloop up` on this home has one
+            raise _refuse(f"no Temporal to talk to: start `kringloop up` here (its home: "
+                          f"{settings.home}) or set KRINGLOOP_TEMPORAL_ADDRESS")
         listed = ", ".join("KRINGLOOP_" + n.upper() for n in missing)
-        errors.print(f"kringloop: this part runs against external services: set {listed}",
-                     markup=False, highlight=False)
-        raise typer.Exit(2)
+        raise _refuse(f"this part runs against external services: set {listed}")
+
+
+def _joining_up(settings: Settings) -> Settings:
+    """Without KRINGLOOP_TEMPORAL_ADDRESS, a command joins the `kringloop up` running on its home:
+    the embedded dev server listens on a port picked at start, found in the running-stack file."""
+    if settings.temporal_address:
+        return settings
+    stack = running_stack(home=settings.home)
+    return stack.joined_by(settings) if stack else settings
 
 
 def _print_urls(running: Running) -> None:
@@ -67,10 +85,20 @@ def _print_urls(running: Running) -> None:
                       "(set KRINGLOOP_ADMIN_TOKEN to choose your own)")
 
 
-def _run(settings: Settings, *, worker: bool, web: bool) -> None:
+def _record_where(running: Running) -> None:
+    """Tell the commands run beside this `up` where its parts are (see _joining_up)."""
+    record_running_stack(RunningStack(
+        pid=os.getpid(), temporal_address=running.client.service_client.config.target_host,
+        temporal_namespace=running.client.namespace, task_queue=running.settings.task_queue,
+        database_url=running.settings.database_url, web_url=running.web_url),
+        home=running.settings.home)
+
+
+def _run(settings: Settings, *, worker: bool, web: bool,
+         on_ready: Callable[[Running], None] = _print_urls) -> None:
     configure_logging(json=settings.log_format == "json")
     try:
-        asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=_print_urls))
+        asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=on_ready))
     except SchemaOutOfDate as behind:
         raise _refuse(str(behind)) from None
     console.print("Kringloop stopped.")
@@ -80,13 +108,22 @@ def _run(settings: Settings, *, worker: bool, web: bool) -> None:
 def up() -> None:
     """Run everything on one machine: Temporal dev server, worker, web app and SMTP sink
     (each embedded part only where no external one is configured)."""
-    _run(_settings(), worker=True, web=True)
+    settings = _settings()
+
+    def ready(running: Running) -> None:
+        _print_urls(running)
+        _record_where(running)
+
+    try:
+        _run(settings, worker=True, web=True, on_ready=ready)
+    finally:
+        forget_running_stack(home=settings.home)
 
 
 @app.command()
 def worker() -> None:
     """Run a worker alone against external Temporal, database and SMTP (scale-out)."""
-    settings = _settings()
+    settings = _joining_up(_settings())
     _require(settings, "temporal_address", "smtp_host")
     _run(settings, worker=True, web=False)
 
@@ -94,7 +131,7 @@ def worker() -> None:
 @app.command()
 def web() -> None:
     """Run the web app alone against external Temporal and database (scale-out)."""
-    settings = _settings()
+    settings = _joining_up(_settings())
     _require(settings, "temporal_address")
     _run(settings, worker=False, web=True)
 
@@ -146,7 +183,7 @@ def reject(
 def _spreadsheet_done(run: Callable[..., Coroutine[Any, Any, int]], file: Path) -> typer.Exit:
     """Run a spreadsheet import against Temporal; its exit code: 0 all done, 1 some lines
     refused, 2 nothing could be done."""
-    settings = _settings()
+    settings = _joining_up(_settings())
     _require(settings, "temporal_address")
     return typer.Exit(asyncio.run(run(file, settings=settings, console=console)))
 
@@ -198,7 +235,7 @@ def _database(settings: Settings) -> Iterator[Session]:
 
 
 def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
 
 
 @member_app.command("set-password")
@@ -249,7 +286,9 @@ def token_list(
     person = _person(settings, email)
     with _database(settings) as session:
         tokens = api_tokens_of(session=session, email=person.email)
-    table = Table(title=escape(f"API tokens of {person.name} <{person.email}>"))
+    # Light borders and bare times: a used and revoked token's row still fits 80 columns.
+    table = Table(title=escape(f"API tokens of {person.name} <{person.email}> (times in UTC)"),
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in ("id", "label", "created", "last used", "revoked"):
         table.add_column(column, no_wrap=column != "label")
     for token in tokens:
@@ -404,10 +443,11 @@ def erase(
 ) -> None:
     """Erase one person's personal data: their answers, what their cases and rejections say
     about them, the outbox's addresses and (embedded) copies. Scores, teams and timings stay for
-    the reports. With KRINGLOOP_TEMPORAL_ADDRESS their running cases stop contacting them."""
+    the reports. With KRINGLOOP_TEMPORAL_ADDRESS (or beside `kringloop up`) their running cases
+    stop contacting them."""
     from kringloop.erasure_records import footprint_of
 
-    settings = _settings()
+    settings = _joining_up(_settings())
     with _database(settings) as session:
         found = footprint_of(session=session, respondent_id=respondent).summary()
     if not found.found:
@@ -418,9 +458,10 @@ def erase(
         raise _refuse("nothing erased", code=1)
     console.print(_counts("Erased", asyncio.run(_erase(settings, respondent))))
     if settings.temporal_address is None:
-        console.print("No KRINGLOOP_TEMPORAL_ADDRESS: running cases were not told, but have no "
-                      "address left to write to. While `kringloop up` runs, the admin API "
-                      "(DELETE /api/respondents/ID) tells them too.", markup=False)
+        console.print("No KRINGLOOP_TEMPORAL_ADDRESS and no `kringloop up` running here: "
+                      "running cases were not told, but have no address left to write to. "
+                      "The admin API (DELETE /api/respondents/ID) tells them too.",
+                      markup=False)
 
 
 async def _erase(settings: Settings, respondent_id: str) -> ErasureSummary:

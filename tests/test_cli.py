@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kringloop.org import load_organisation
+from kringloop.running_stack import RunningStack, record_running_stack
 
 # The console script installed beside this interpreter: what `uv run kringloop` runs.
 KRINGLOOP = Path(sys.executable).parent / "kringloop"
@@ -100,6 +101,26 @@ def test_a_part_run_alone_needs_an_external_temporal(tmp_path: Path, part: str) 
 
     line = the_one_error_line(result)
     assert "KRINGLOOP_TEMPORAL_ADDRESS" in line
+
+
+def test_an_import_without_temporal_says_to_start_kringloop_up_and_ignores_a_stale_one(
+    tmp_path: Path,
+) -> None:
+    crashed = subprocess.Popen(["true"])  # an `up` killed outright: its file stays behind
+    crashed.wait()
+    home = tmp_path / ".kringloop"
+    home.mkdir()
+    record_running_stack(RunningStack(
+        pid=crashed.pid, temporal_address="127.0.0.1:1", temporal_namespace="default",
+        task_queue="kringloop-cases", database_url="sqlite:///.kringloop/kringloop.db"),
+        home=home)
+    export = tmp_path / "responses.csv"
+    export.write_text("response_id,program,score\nr-1,customer,3\n", encoding="utf-8")
+
+    result = kringloop("import", str(export), cwd=tmp_path)
+
+    line = the_one_error_line(result)
+    assert "start `kringloop up`" in line and "KRINGLOOP_TEMPORAL_ADDRESS" in line
 
 
 def test_help_lists_every_command(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""End to end: `kringloop up` as an operator starts it, a detractor posted over HTTP."""
+"""End to end: `kringloop up` as an operator starts it, a detractor posted over HTTP; and what
+`/health` says when a part does not answer."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +21,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import Engine
+from temporalio.client import Client
 
+from kringloop.database import make_engine
 from kringloop.org import Organisation
 from kringloop.smtp_sink import free_port
-from tests.conftest import MailServer, body_of
+from kringloop.web.app import create_app
+from kringloop.web.deps import Services
+from tests.conftest import Kringloop, MailServer, body_of
 from tests.test_cli import KRINGLOOP, clean_environment
 
 ADMIN_TOKEN = "end-to-end-admin"
@@ -66,9 +73,15 @@ class Stack:
             await asyncio.sleep(0.1)
         return found
 
-    async def terminate(self, *, timeout: float = 20) -> int:
-        """Ctrl-C as a process manager does it: SIGTERM, then the exit code."""
-        self.process.send_signal(signal.SIGTERM)
+    async def terminate(self, *, by: signal.Signals = signal.SIGTERM, timeout: float = 20
+                        ) -> int:
+        """Stopped as a process manager does it (SIGTERM to the process) or as Ctrl-C in its
+        terminal does (SIGINT to the whole process group, the dev server it started too);
+        then the exit code."""
+        if by == signal.SIGINT:
+            os.killpg(self.process.pid, signal.SIGINT)
+        else:
+            self.process.send_signal(by)
         return await asyncio.wait_for(self.process.wait(), timeout)
 
 
@@ -166,8 +179,9 @@ async def test_a_detractor_posted_to_kringloop_up_is_acknowledged_personally_wit
         assert "stopped" in stack.output()
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 async def test_without_an_smtp_host_kringloop_up_keeps_every_email_in_the_outbox(
-    tmp_path: Path,
+    tmp_path: Path, stop: signal.Signals,
 ) -> None:
     outbox = (tmp_path / "home" / "outbox").resolve()
     async with kringloop_up(tmp_path) as stack:
@@ -196,5 +210,59 @@ async def test_without_an_smtp_host_kringloop_up_keeps_every_email_in_the_outbox
                 assert asyncio.get_running_loop().time() < deadline, f"{ui_url} never answered"
                 await asyncio.sleep(0.2)
 
-        assert await stack.terminate() == 0, stack.output()
+        assert await stack.terminate(by=stop) == 0, stack.output()
         assert "stopped" in stack.output()
+
+
+# --- /health names the part that does not answer ----------------------------------------------
+
+async def health_of(live: Kringloop, **services: Any) -> httpx.Response:
+    """/health of a web app given `live`'s services but for those named."""
+    app = create_app(Services(**{"settings": live.settings, "org": live.org,
+                                 "engine": live.engine, "temporal": live.env.client,
+                                 **services}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://kringloop.test") as web:
+        return await asyncio.wait_for(web.get("/health"), 10)
+
+
+async def worker_polling(live: Kringloop) -> None:
+    """Until the live worker's first poll has reached Temporal: only the broken part fails."""
+    for _ in range(150):
+        if (await health_of(live)).status_code == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never healthy: {(await health_of(live)).text}")
+
+
+async def test_health_is_unavailable_naming_the_database_when_it_does_not_answer(
+    live: Kringloop,
+) -> None:
+    await worker_polling(live)
+    stopped = make_engine(f"postgresql+psycopg://kringloop@127.0.0.1:{free_port()}/kringloop")
+    try:
+        answer = await health_of(live, engine=stopped)
+    finally:
+        stopped.dispose()
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json() == {"status": "unavailable", "database": False, "temporal": True,
+                             "worker": True}
+
+
+@pytest.mark.parametrize("silent", [False, True],
+                         ids=["refuses connections", "accepts and never answers"])
+async def test_health_is_unavailable_naming_temporal_when_it_does_not_answer(
+    live: Kringloop, silent: bool,
+) -> None:
+    await worker_polling(live)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        if silent:
+            listener.listen()  # connections are taken by the kernel, and nobody replies
+        gone = await Client.connect(f"127.0.0.1:{listener.getsockname()[1]}", lazy=True)
+        answer = await health_of(live, temporal=gone)
+
+    assert answer.status_code == 503, answer.text
+    assert answer.json() == {"status": "unavailable", "database": True, "temporal": False,
+                             "worker": False}

@@ -1,4 +1,5 @@
-"""A survey export is imported: good lines open cases, bad lines are named by line number."""
+"""A survey export is imported: good lines open cases, bad lines are named by line number; run
+beside `kringloop up`, the import finds its Temporal by itself."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from sqlmodel import select
 from kringloop.csv_import import run_import
 from kringloop.database import session_for
 from kringloop.models import Case, SurveyResponse
+from kringloop.running_stack import FILE_NAME as RUNNING_STACK_FILE
 from kringloop.settings import PROJECT_ROOT
 from tests.conftest import Kringloop
-from tests.test_cli import KRINGLOOP
+from tests.test_cli import KRINGLOOP, clean_environment
+from tests.test_end_to_end import ANNA, case_when, kringloop_up
 
 EXPORT = """\
 response_id,program,score,comment,respondent_id,name,email,language,segment,answered_at
@@ -166,3 +169,30 @@ async def test_the_import_command_reports_bad_lines_and_exits_with_1(
     assert "line 3: score: Input should be less than or equal to 10" in output
     await _assigned(live, f"case-{prefix}-1")
     assert _counts(live) == (1, 1)
+
+
+async def test_an_export_imported_beside_kringloop_up_needs_no_temporal_address(
+    tmp_path: Path, prefix: str,
+) -> None:
+    home = tmp_path / "home"
+    export = tmp_path / "responses.csv"
+    response_id = f"{prefix}-201"
+    export.write_text("response_id,program,score,comment,name,email,language\n"
+                      f"{response_id},customer,2,Ketting brak na een week,{ANNA['name']},"
+                      f"{ANNA['email']},nl\n", encoding="utf-8")
+    async with kringloop_up(tmp_path) as stack:
+        await stack.healthy()
+        assert (home / RUNNING_STACK_FILE).exists()
+
+        # A second terminal in the same folder: no Temporal address, no database URL.
+        command = await asyncio.create_subprocess_exec(
+            str(KRINGLOOP), "import", str(export), cwd=tmp_path,
+            env=clean_environment(KRINGLOOP_HOME=str(home)),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output = (await asyncio.wait_for(command.communicate(), 60))[0].decode()
+
+        assert command.returncode == 0, output
+        case = await case_when(stack.web_url, f"case-{response_id}", {"opened", "assigned"})
+        assert case["score"] == 2
+        assert await stack.terminate() == 0, stack.output()
+    assert not (home / RUNNING_STACK_FILE).exists(), "a stopped `up` leaves no trace"

@@ -3,6 +3,8 @@ answer; ready when, on top of that, the database schema is the one this version 
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
@@ -18,30 +20,43 @@ from kringloop.web.deps import Services, ServicesDep
 router = APIRouter(tags=["operations"])
 
 
-def _database_answers(services: Services) -> bool:
+# A part that has not answered by then counts as down: a probe gets its 503 naming the part,
+# not a request hanging on a server that accepts connections and never replies.
+ANSWER_WITHIN_S = 3.0
+
+
+def _select_one(services: Services) -> None:
+    with session_for(services.engine) as session:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+
+
+async def _database_answers(services: Services) -> bool:
     try:
-        with session_for(services.engine) as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        return True
+        # In a thread: a database that is slow to answer must not hold up the event loop.
+        await asyncio.wait_for(asyncio.to_thread(_select_one, services), ANSWER_WITHIN_S)
     except Exception:
         return False
+    return True
 
 
 async def _worker_polls(services: Services) -> tuple[bool, bool]:
     """(Temporal answers, a worker polls the case task queue)."""
     client = services.temporal
     try:
-        described = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-            namespace=client.namespace, task_queue=TaskQueue(name=services.settings.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+        described = await asyncio.wait_for(client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=services.settings.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)), ANSWER_WITHIN_S)
     except Exception:
         return False, False
     return True, bool(described.pollers)
 
 
 async def _checks(services: Services) -> dict[str, bool]:
-    temporal, worker = await _worker_polls(services)
-    return {"database": _database_answers(services), "temporal": temporal, "worker": worker}
+    database, (temporal, worker) = await asyncio.gather(
+        _database_answers(services), _worker_polls(services))
+    return {"database": database, "temporal": temporal, "worker": worker}
 
 
 def _verdict(checks: dict[str, bool]) -> JSONResponse:
