@@ -14,6 +14,8 @@ from sqlmodel import Session, col, select
 from kringloop.models import ApiToken, Credential, MagicLink
 
 MAGIC_LINK_LIFETIME = timedelta(minutes=15)
+# How stale a token's "last used" may be: a busy client then writes once a minute, not per request.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown keeps response times alike (no user probing).
 _DUMMY_HASH = _hasher.hash("not a password anyone has")
@@ -53,9 +55,15 @@ def create_api_token(*, session: Session, email: str, label: str = "") -> tuple[
 
 
 def email_for_api_token(*, session: Session, secret: str) -> str | None:
+    """Whose token this is, if it is still valid; marks it used (`kringloop token list`)."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
     if row is None or row.revoked_at is not None:
         return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+        row.last_used_at = now
+        session.add(row)
+        session.commit()
     return row.email
 
 
@@ -81,6 +89,12 @@ def create_magic_link(*, session: Session, email: str) -> str:
                           expires_at=now + MAGIC_LINK_LIFETIME))
     session.commit()
     return secret
+
+
+def magic_link_usable(*, session: Session, secret: str) -> bool:
+    """Whether the link would still sign in, without using it up."""
+    row = session.get(MagicLink, _digest(secret))
+    return row is not None and row.used_at is None and row.expires_at > datetime.now(UTC)
 
 
 def redeem_magic_link(*, session: Session, secret: str) -> str | None:

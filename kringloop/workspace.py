@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from kringloop.case_queries import ACTIVE_STATUSES
 from kringloop.models import (
@@ -51,11 +52,12 @@ def _item(case: Case, response: CaseOrigin, now: datetime) -> QueueItem:
         overdue=bool(awaiting and case.callback_due_at and case.callback_due_at < now))
 
 
-def queue_of(
-    *, session: Session, email: str, now: datetime, status: QueueStatus = "active",
-    program: str | None = None, band: ScoreBand | None = None, page: int = 1,
-) -> QueuePage:
-    """A member's cases: callbacks still to make first, soonest due first."""
+def queue_statements(
+    *, email: str, status: QueueStatus = "active", program: str | None = None,
+    band: ScoreBand | None = None,
+) -> tuple[SelectOfScalar[int], Select[tuple[Case, SurveyResponse, FeedbackCallRequest]]]:
+    """What a member's queue asks the database: how many of their cases match, and those
+    cases with what opened them, callbacks still to make first, soonest due first (unpaged)."""
     conditions = [Case.assignee_email == email]
     if status == "active":
         conditions.append(col(Case.status).in_(ACTIVE_STATUSES))
@@ -66,15 +68,22 @@ def queue_of(
     if band:
         low, high = BANDS[band]
         conditions.append(col(Case.score).between(low, high))
-    total = session.exec(select(func.count()).select_from(Case).where(*conditions)).one()
+    counting = select(func.count()).select_from(Case).where(*conditions)
+    listing = _with_origin(*conditions).order_by(
+        case((_awaiting_callback(), 0), else_=1), col(Case.callback_due_at), col(Case.id))
+    return counting, listing
+
+
+def queue_of(
+    *, session: Session, email: str, now: datetime, status: QueueStatus = "active",
+    program: str | None = None, band: ScoreBand | None = None, page: int = 1,
+) -> QueuePage:
+    """A member's cases, a page at a time: callbacks still to make first, soonest due first."""
+    counting, listing = queue_statements(email=email, status=status, program=program, band=band)
+    total = session.exec(counting).one()
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
-    rows = session.exec(
-        _with_origin(*conditions)
-        .order_by(case((_awaiting_callback(), 0), else_=1), col(Case.callback_due_at),
-                  col(Case.id))
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    ).all()
+    rows = session.exec(listing.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return QueuePage(items=[_item(c, r or f, now) for c, r, f in rows], total=total, page=page,
                      pages=pages)
 

@@ -1,7 +1,8 @@
 """Who may do what, on every route the web app has: an anonymous visitor, a member of another
 team, a member of the resource's team, its lead, a recruiter and an admin (the admin token on
 the JSON API, a signed-in admin on the pages). Outside your scope a case is 404, never 403, so
-nobody learns that it exists; a refused call leaves no trace on the case.
+nobody learns that it exists; a refused call leaves no trace on the case, and on the JSON API
+says why ({message, field}). Every form refuses a missing or wrong CSRF token.
 
 `ROUTES` is the matrix. A route the app gains without an entry (in the matrix, or public with
 the reason why anyone may call it) fails `test_every_route_is_in_the_matrix_or_public_for_a_reason`.
@@ -21,9 +22,11 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import iter_route_contexts
+from sqlmodel import select
 
-from kringloop.credentials import create_api_token
+from kringloop.credentials import create_api_token, set_password
 from kringloop.database import session_for
+from kringloop.models import Rejection
 from kringloop.signed_links import conversation_form_token
 from kringloop.web.app import create_app
 from kringloop.web.deps import Services
@@ -45,6 +48,7 @@ VACANCY_TITLE = "Fietsenmaker"
 # What a case action writes on the timeline: a refused call must have written none of it.
 TRACES = {"note", "callback_attempt", "resolution", "reassigned", "relay_reply"}
 MAIL = "20260105T090000-0123456789ab.eml"
+PASSWORD = "fietsbel-rinkelt-2x"
 
 
 def unique(name: str) -> str:
@@ -65,6 +69,7 @@ class World:
     shared: dict[str, Any] = field(default_factory=dict)
     fresh_cases: list[str] = field(default_factory=list)
     used: dict[str, str] = field(default_factory=dict)  # who -> the case their call was about
+    forged_csrf: str | None = None  # what form() sends instead of the session's token ("": none)
 
     # callers ----------------------------------------------------------------------------------
     def api(self, who: str) -> tuple[httpx.AsyncClient, dict[str, str]]:
@@ -89,7 +94,8 @@ class World:
                 email = INGRID if who == "admin" else self.emails[who]
                 known = len(self.live.smtp.to(email, "sign_in"))
                 await person.submit("/login", "/login/link", {"email": email})
-                answer = await person.get(await sign_in_link(self.live, email, known=known))
+                answer = await person.follow_sign_in_link(
+                    await sign_in_link(self.live, email, known=known))
                 assert answer.status_code == 303, answer.text
             self.browsers[who] = person
         return self.browsers[who]
@@ -204,14 +210,18 @@ def page(template: str, **params: str) -> Call:
 
 
 def form(template: str, fields: Body = None) -> Call:
-    """A form posted with the CSRF token of the caller's session: from the sign-in page for
-    an anonymous visitor, so what refuses them is the missing sign-in, not the token."""
+    """A form posted with the CSRF token of the caller's session (or the world's forged one):
+    from the sign-in page for an anonymous visitor, so what refuses them is the missing
+    sign-in, not the token."""
     async def call(world: World, who: str) -> httpx.Response:
         person = await world.browser(who)
         path = await _path(world, who, template)
-        token = await person.token("/login" if who == "anonymous" else "/queue")
-        return await person.client.post(
-            path, data={**(await _body(world, who, fields) or {}), "csrf_token": token})
+        token = world.forged_csrf
+        if token is None:
+            token = await person.token("/login" if who == "anonymous" else "/queue")
+        data = await _body(world, who, fields) or {}
+        return await person.client.post(path, data={**data, "csrf_token": token} if token
+                                        else data)
     return call
 
 
@@ -253,8 +263,14 @@ async def _own_address(world: World, who: str) -> dict[str, Any]:
     return {"email": world.email(who)}
 
 
-async def _wrong_password(world: World, who: str) -> dict[str, Any]:
-    return {"email": world.email(who), "password": "not-the-password"}
+async def _password(world: World, who: str) -> dict[str, Any]:
+    """Their own password (set on first use): anyone but the anonymous visitor has one."""
+    email = world.email(who)
+    if who != "anonymous" and email not in world.shared.setdefault("passwords", set()):
+        with session_for(world.live.engine) as session:
+            set_password(session=session, email=email, password=PASSWORD)
+        world.shared["passwords"].add(email)
+    return {"email": email, "password": PASSWORD}
 
 
 def after_first_poll(call: Call) -> Call:
@@ -403,10 +419,13 @@ ROUTES: dict[str, Entry] = {
         public="signing in: answers alike for known and unknown addresses (CSRF-guarded)"),
     "sign in with a password": Entry(
         "POST", "/login/password",
-        form("/login/password", _wrong_password), (401,) * 6,
+        form("/login/password", _password), (401, 303, 303, 303, 303, 303),
         public="signing in (CSRF-guarded, rate limited)"),
     "follow a sign-in link": Entry("GET", "/login/magic/{secret}", page("/login/magic/forged"),
-                                   (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+                                   (400,) * 6, public=SIGNED_LINK),  # a live one: its button
+    "press a sign-in link's button": Entry(
+        "POST", "/login/magic/{secret}", form("/login/magic/forged"), (400,) * 6,
+        public="signing in: the link's one-time secret is the key (CSRF-guarded)"),
     "sign out": Entry("POST", "/logout", form("/logout"), (303,) * 6,
                       public="ends one's own session (CSRF-guarded)"),
     "re-survey score": Entry("GET", "/r/{token}", page("/r/forged"),
@@ -498,15 +517,29 @@ def test_a_route_added_without_an_entry_is_noticed(live: Kringloop, tmp_path: Pa
     assert _app_routes(app) - COVERED == {("POST", "/api/cases/{case_id}/escalate")}
 
 
+def says_why(answer: httpx.Response) -> None:
+    """A refused API call answers in JSON: a message, and the field it is about (or null); a
+    missing or wrong token also names the scheme to use."""
+    assert answer.headers["content-type"].startswith("application/json"), answer.text[:300]
+    refusal = answer.json()
+    assert isinstance(refusal.get("message"), str) and refusal["message"], refusal
+    assert "field" in refusal, refusal
+    if answer.status_code == 401:
+        assert answer.headers["www-authenticate"] == "Bearer"
+
+
 @pytest.mark.parametrize("route", ROUTES)
 async def test_authorization_matrix(live: Kringloop, tmp_path: Path, route: str) -> None:
     entry = ROUTES[route]
     world = _world(live, tmp_path, entry.team)
-    seen: dict[str, int] = {}
-    for who in WHO:
-        seen[who] = (await entry.call(world, who)).status_code
+    answers = {who: await entry.call(world, who) for who in WHO}
+    seen = {who: answer.status_code for who, answer in answers.items()}
 
     assert seen == dict(zip(WHO, entry.expected, strict=True))
+    if entry.path.startswith("/api/"):
+        for answer in answers.values():
+            if answer.status_code >= 400:
+                says_why(answer)
     for who, case_id in world.used.items():
         if who == "anonymous" or seen[who] in (401, 403, 404):
             if case_id != world.shared.get("case"):  # a shared case has others' steps
@@ -527,6 +560,7 @@ async def test_a_revoked_or_forged_token_is_refused(live: Kringloop) -> None:
     for forged in (secret, secret[:-1] + "x", "kl_deadbeef_nothing"):
         answer = await live.api.get("/api/me", headers={"Authorization": f"Bearer {forged}"})
         assert answer.status_code == 401
+        says_why(answer)
 
 
 async def test_a_member_queue_holds_only_their_own_cases(live: Kringloop, tmp_path: Path
@@ -546,3 +580,61 @@ async def test_a_member_queue_holds_only_their_own_cases(live: Kringloop, tmp_pa
     assert {item["case_id"] for item in queue["items"]} == {
         c for c, owner in owners.items() if owner == me}
 
+
+async def test_the_api_says_why_even_where_no_route_answers(live: Kringloop) -> None:
+    nowhere = await live.api.get("/api/nothing-here", headers=ADMIN)
+    wrong_method = await live.api.delete("/api/me", headers=ADMIN)
+    asking_json = await live.api.get("/nothing-here", headers={"Accept": "application/json"})
+    browsing = await live.api.get("/nothing-here", headers={"Accept": "text/html,*/*"})
+
+    assert (nowhere.status_code, nowhere.json()) == (404, {"message": "Not Found",
+                                                           "field": None})
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
+    says_why(wrong_method)
+    assert (asking_json.status_code, asking_json.json()["field"]) == (404, None)
+    assert (browsing.status_code, browsing.json()) == (404, {"detail": "Not Found"})  # as before
+
+
+# Every form of the pages (the JSON API reads no cookie, so needs no CSRF token), found from the
+# matrix: a new form route is in it (test_every_route_is_in_the_matrix_...), so it is here too.
+# A form behind a signed link carries that link's own form token instead (test_signed_links).
+FORMS = [name for name, entry in ROUTES.items() if entry.method == "POST"
+         and not entry.path.startswith("/api/") and entry.public != SIGNED_LINK]
+
+
+def entitled(entry: Entry) -> str:
+    """The first signed-in caller whom the route does not refuse for want of rights."""
+    return next(who for who, status in zip(WHO, entry.expected, strict=True)
+                if who != "anonymous" and status not in (403, 404))
+
+
+@pytest.mark.parametrize("route", FORMS)
+async def test_a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing(
+    live: Kringloop, tmp_path: Path, route: str,
+) -> None:
+    entry = ROUTES[route]
+    world = _world(live, tmp_path, entry.team)
+    who = entitled(entry)
+    person = await world.browser(who)
+    session_token = await person.token("/queue")
+    mails = len(live.smtp.to(world.email(who), "sign_in"))
+    cases: set[str] = set()
+
+    for forged in ("", "guessed", await Browser(world.app).token("/login")):  # last: another's
+        world.forged_csrf = forged
+        answer = await entry.call(world, who)
+        cases.update(world.used.values())
+        assert answer.status_code == 403, (forged, answer.status_code, answer.text[:300])
+
+    # What a form may change: the session (sign in, sign out), a sign-in mail, a case's
+    # timeline, a rejection's status. None of it has.
+    assert (await person.get("/queue")).status_code == 200
+    assert await person.token("/queue") == session_token
+    assert len(live.smtp.to(world.email(who), "sign_in")) == mails
+    for case_id in cases:
+        assert not TRACES & {kind for kind, _ in live.timeline(case_id)}, case_id
+    with session_for(live.engine) as session:
+        assert not session.exec(select(Rejection).where(Rejection.status == "cancelled")).all()
+    # With the session's own token, the same caller gets the answer the matrix gives them.
+    world.forged_csrf = None
+    assert (await entry.call(world, who)).status_code == entry.expected[WHO.index(who)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from kringloop.credentials import password_matches
+from kringloop.credentials import api_tokens_of, password_matches
 from kringloop.database import session_for
 from tests.conftest import Kringloop
 from tests.test_cli import KRINGLOOP, clean_environment
@@ -54,6 +54,12 @@ def test_a_password_under_twelve_characters_is_refused(
         assert not password_matches(session=session, email=JOOST, password="kort-wacht")
 
 
+def moments(listed: subprocess.CompletedProcess[str], token_id: str) -> int:
+    """How many times (made, last used, revoked) `token list` shows on the token's row."""
+    [row] = [line for line in listed.stdout.splitlines() if token_id in line]
+    return len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d", row))
+
+
 OUTSIDER_COMMANDS = [["member", "set-password", "--stdin"], ["token", "create"], ["token", "list"]]
 
 
@@ -88,17 +94,26 @@ async def test_a_personal_token_opens_the_api_until_it_is_revoked(
     assert found, created.stdout
     secret, token_id = found.group(0), found.group(1)
     assert f"Token {token_id} for Joost Bakker" in created.stdout
+    assert moments(await run("token", "list", JOOST), token_id) == 1  # made, never used
     assert await me() == 200
 
     listed = await run("token", "list", JOOST)
     assert listed.returncode == 0, listed.stderr
     assert token_id in listed.stdout and "laptop script" in listed.stdout
+    assert moments(listed, token_id) == 2  # made, and last used
     assert secret not in listed.stdout
     assert secret.removeprefix(f"kl_{token_id}_")[:12] not in listed.stdout
+    with session_for(live.engine) as session:
+        [token] = api_tokens_of(session=session, email=JOOST)
+    assert await me() == 200
+    with session_for(live.engine) as session:  # used again within the minute: no write
+        assert api_tokens_of(session=session, email=JOOST)[0].last_used_at == token.last_used_at
 
     revoked = await run("token", "revoke", token_id)
     assert revoked.returncode == 0, revoked.stderr
     assert await me() == 401
+    listed = await run("token", "list", JOOST)  # all three times, and still in 80 columns
+    assert "laptop script" in listed.stdout and moments(listed, token_id) == 3
 
     again = await run("token", "revoke", token_id)
     assert again.returncode == 1

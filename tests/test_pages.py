@@ -45,6 +45,14 @@ class Browser:
         """Open `page` and post one of its forms, with the CSRF token the page carries."""
         return await self.client.post(action, data={**fields, "csrf_token": await self.token(page)})
 
+    async def follow_sign_in_link(self, link: str) -> httpx.Response:
+        """Open an emailed sign-in link and press the button on its page, as a member does;
+        a used, expired or forged link is refused on opening, with no button to press."""
+        opened = await self.get(link)
+        if opened.status_code != 200:
+            return opened
+        return await self.submit(link, link, {})
+
     async def token(self, page: str) -> str:
         html = (await self.get(page)).text
         found = re.search(r'name="csrf_token" value="([^"]+)"', html)
@@ -75,7 +83,7 @@ async def signed_in(live: Kringloop, email: str) -> Browser:
     person = browser(live)
     known = len(live.smtp.to(email, "sign_in"))
     await person.submit("/login", "/login/link", {"email": email})
-    answer = await person.get(await sign_in_link(live, email, known=known))
+    answer = await person.follow_sign_in_link(await sign_in_link(live, email, known=known))
     assert (answer.status_code, answer.headers["location"]) == (303, "/queue")
     return person
 
@@ -101,12 +109,62 @@ async def test_a_sign_in_link_works_once(live: Kringloop) -> None:
     bram = browser(live)
     await bram.submit("/login", "/login/link", {"email": BRAM})
     link = await sign_in_link(live, BRAM)
-    assert (await bram.get(link)).status_code == 303
+    assert (await bram.follow_sign_in_link(link)).status_code == 303
 
-    again = await browser(live).get(link)
+    again = browser(live)
+    pressed_again = await again.follow_sign_in_link(link)
 
-    assert again.status_code == 400
-    assert 'href="/login"' in again.text
+    assert pressed_again.status_code == 400
+    assert 'href="/login"' in pressed_again.text
+    assert (await again.get("/queue")).status_code == 303
+    assert (await again.get(link)).status_code == 400, "a used link offers no button"
+
+
+async def test_a_mail_scanner_opening_the_link_first_does_not_use_it_up(
+    live: Kringloop,
+) -> None:
+    await browser(live).submit("/login", "/login/link", {"email": BRAM})
+    link = await sign_in_link(live, BRAM)
+    scanner = browser(live)
+    opened = [await scanner.get(link), await scanner.get(link)]
+    assert [answer.status_code for answer in opened] == [200, 200]
+    assert (await scanner.get("/queue")).status_code == 303  # opening signs nobody in
+
+    bram = browser(live)
+    pressed = await bram.follow_sign_in_link(link)
+
+    assert (pressed.status_code, pressed.headers["location"]) == (303, "/queue")
+    assert (await bram.get("/queue")).status_code == 200
+
+
+@pytest.mark.parametrize(("accept", "button"), [("nl-NL", "Inloggen"), ("en-GB", "Sign in")])
+async def test_the_sign_in_link_opens_a_page_with_one_button_in_the_visitors_language(
+    live: Kringloop, accept: str, button: str,
+) -> None:
+    await browser(live).submit("/login", "/login/link", {"email": BRAM})
+    link = await sign_in_link(live, BRAM)
+
+    html = (await browser(live, language=accept).get(link)).text
+
+    assert f'<html lang="{accept[:2]}">' in html
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', html, re.S)
+    assert form and form.group(1) == link
+    assert re.search(r'name="csrf_token" value="[^"]+"', form.group(2))
+    assert f'<button type="submit" id="sign-in-link">{button}</button>' in form.group(2)
+
+
+async def test_pressing_the_button_without_the_pages_csrf_token_keeps_the_link(
+    live: Kringloop,
+) -> None:
+    await browser(live).submit("/login", "/login/link", {"email": BRAM})
+    link = await sign_in_link(live, BRAM)
+    forged = browser(live)
+
+    refused = await forged.client.post(link, data={"csrf_token": "guessed"})
+
+    assert refused.status_code == 403
+    assert (await forged.get("/queue")).status_code == 303
+    assert (await browser(live).follow_sign_in_link(link)).status_code == 303
 
 
 async def test_an_expired_sign_in_link_is_refused(live: Kringloop) -> None:
@@ -117,7 +175,7 @@ async def test_an_expired_sign_in_link_is_refused(live: Kringloop) -> None:
             expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         session.commit()
 
-    answer = await browser(live).get(link)
+    answer = await browser(live).follow_sign_in_link(link)
 
     assert answer.status_code == 400
     assert "/queue" not in answer.headers.get("location", "")
@@ -245,7 +303,7 @@ async def test_a_new_member_signs_in_with_the_link_from_the_embedded_outbox(
         assert "anyone who can open this page" in outbox or "mag iedereen" in outbox
         link = re.search(r'href="http://kringloop\.test(/login/magic/[^"]+)"', outbox)
         assert link, outbox
-        assert (await newcomer.get(link.group(1))).headers["location"] == "/queue"
+        assert (await newcomer.follow_sign_in_link(link.group(1))).headers["location"] == "/queue"
         name = re.search(r'href="/outbox/([^"/]+\.eml)"', outbox)
         assert name, outbox
         message = await newcomer.get(f"/outbox/{name.group(1)}")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from kringloop.database import session_for
 from kringloop.models import Case
+from kringloop.workspace import PAGE_SIZE
 from tests.conftest import Kringloop
 from tests.test_pages import ADOPTED_BY, BRAM, ESTHER, PRIYA, signed_in, unique
+from tests.test_workspace_queries import add_case
 
 
 async def case_for(live: Kringloop, member: str, score: int = 4, **respondent: Any
@@ -36,6 +40,16 @@ def row(html: str, case_id: str) -> str:
     found = re.search(rf'<tr data-case-id="{re.escape(case_id)}"[^>]*>.*?</tr>', html, re.S)
     assert found, f"{case_id} is not in the queue"
     return found.group(0)
+
+
+def queue_rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-case-id="([^"]+)"', html)
+
+
+def paging(html: str) -> dict[str, dict[str, list[str]]]:
+    """The queue's previous/next links by id, each as the query it asks for."""
+    return {link_id: parse_qs(urlsplit(unescape(href)).query) for href, link_id in
+            re.findall(r'<a href="([^"]+)" rel="(?:prev|next)" id="([\w-]+)"', html)}
 
 
 def element(html: str, element_id: str) -> str:
@@ -94,6 +108,40 @@ async def test_what_respondents_wrote_is_shown_as_text_never_as_markup(live: Kri
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(&#34;naam&#34;)&lt;/script&gt;" in html
         assert "&lt;img src=x onerror=alert(1)&gt; &amp; meer" in html
+
+
+async def test_the_queue_page_shows_only_the_program_asked_for(live: Kringloop) -> None:
+    for n, program in enumerate(("customer", "employee", "customer", "employee")):
+        add_case(live.engine, n, assignee=BRAM, program=program, due_in=timedelta(hours=n + 1))
+    add_case(live.engine, 9, assignee=PRIYA, program="employee")
+    bram = await signed_in(live, BRAM)
+
+    html = (await bram.get("/queue", program="employee")).text
+
+    assert queue_rows(html) == ["case-q-1", "case-q-3"]
+    assert '<option value="employee" selected>' in html
+    assert paging(html) == {}  # one page: no links to others
+
+
+async def test_the_queue_pages_and_its_links_keep_the_filters(live: Kringloop) -> None:
+    for n in range(PAGE_SIZE + 3):
+        add_case(live.engine, n, assignee=BRAM, program="employee",
+                 due_in=timedelta(minutes=n + 1))
+    for n in range(100, 105):  # filtered out: another program
+        add_case(live.engine, n, assignee=BRAM, program="customer")
+    bram = await signed_in(live, BRAM)
+    filters = {"program": "employee", "band": "0-3"}
+
+    first = (await bram.get("/queue", **filters)).text
+    second = (await bram.get("/queue", **filters, page="2")).text
+
+    assert queue_rows(first) == [f"case-q-{n}" for n in range(PAGE_SIZE)]
+    assert queue_rows(second) == [f"case-q-{n}" for n in range(PAGE_SIZE, PAGE_SIZE + 3)]
+    asked = {"status": ["active"], "program": ["employee"], "band": ["0-3"]}
+    assert paging(first) == {"next-page": {**asked, "page": ["2"]}}
+    assert paging(second) == {"previous-page": {**asked, "page": ["1"]}}
+    assert "Pagina 1 van 2" in first and "Pagina 2 van 2" in second
+    assert '<option value="0-3" selected>' in second
 
 
 # --- the case page ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from kringloop.credentials import create_magic_link
+from kringloop.database import session_for
 from kringloop.org import Organisation
 from kringloop.settings import Settings
 from kringloop.web.app import create_app
@@ -20,7 +22,8 @@ def client(settings: Settings, org: Organisation, engine: Engine) -> httpx.Async
                              base_url="http://kringloop.test")
 
 
-@pytest.mark.parametrize("path", ["/login", "/r/forged-token", "/api/cases/nope", "/queue"])
+@pytest.mark.parametrize("path", ["/login", "/login/magic/a-secret", "/r/forged-token",
+                                  "/api/cases/nope", "/queue"])
 async def test_pages_and_api_answers_forbid_framing_sniffing_referrers_and_scripts(
         settings: Settings, org: Organisation, engine: Engine, path: str) -> None:
     async with client(settings, org, engine) as web:
@@ -32,6 +35,19 @@ async def test_pages_and_api_answers_forbid_framing_sniffing_referrers_and_scrip
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"] == "same-origin"
     assert "strict-transport-security" not in answer.headers  # plain http here
+
+
+async def test_the_sign_in_link_page_may_post_its_button_and_is_never_cached(
+        settings: Settings, org: Organisation, engine: Engine) -> None:
+    with session_for(engine) as session:
+        secret = create_magic_link(session=session, email="bram@example.nl")
+    async with client(settings, org, engine) as web:
+        answer = await web.get(f"/login/magic/{secret}")
+    assert answer.status_code == 200
+    assert "form-action 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-store"  # the page holds the link's secret
+    assert f'<form method="post" action="/login/magic/{secret}">' in answer.text
+    assert "<script" not in answer.text
 
 
 async def test_only_the_api_documentation_may_run_its_own_scripts(

@@ -1,12 +1,22 @@
-"""Team actions on a case are Temporal updates: validated first, refused without a trace."""
+"""Team actions on a case are Temporal updates: validated first, refused without a trace. And what
+the JSON API shows of the work: a member's queue, and the team board their lead reads."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
+from kringloop.credentials import create_api_token
+from kringloop.database import session_for
+from kringloop.models import Case
+from kringloop.web.app import create_app
+from kringloop.web.deps import Services
+from kringloop.workspace import PAGE_SIZE
 from tests.conftest import Kringloop
+from tests.test_workspace_queries import SANNE, add_case
 
 BRAM = {"id": "klant-7", "name": "Bram Jansen", "email": "bram@example.nl", "language": "nl"}
 
@@ -104,3 +114,103 @@ async def test_actions_on_a_closed_case_are_409(live: Kringloop) -> None:
 async def test_unknown_case_is_404(live: Kringloop) -> None:
     answer = await live.act("case-does-not-exist", "notes", {"text": "hallo"})
     assert answer.status_code == 404
+    assert answer.json() == {"message": "no case case-does-not-exist", "field": None}
+
+
+# --- the queue and the team board as JSON ---------------------------------------------------------
+
+JOOST = "joost.bakker@fietsenwinkel.example"
+MARIEKE = "marieke.devries@fietsenwinkel.example"  # lead of Zakelijk & Lease
+
+
+def token_of(live: Kringloop, email: str) -> dict[str, str]:
+    with session_for(live.engine) as session:
+        _, secret = create_api_token(session=session, email=email)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def change(live: Kringloop, case_id: str, **fields: Any) -> None:
+    """Set a case's clock (or team) as the workflow would have, relative to the real now."""
+    with session_for(live.engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        for name, value in fields.items():
+            setattr(case, name, value)
+        session.add(case)
+        session.commit()
+
+
+async def test_a_member_filters_her_queue_by_program_and_pages_through_it(
+    live: Kringloop,
+) -> None:
+    customers = [add_case(live.engine, n, due_in=timedelta(minutes=n + 1))
+                 for n in range(PAGE_SIZE + 2)]
+    employees = [add_case(live.engine, 100 + n, program="employee") for n in range(2)]
+    add_case(live.engine, 200, assignee=JOOST)
+    sanne = token_of(live, SANNE)
+
+    async def queue(**params: str | int) -> dict[str, Any]:
+        answer = await live.api.get("/api/queue", params=params, headers=sanne)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    staff = await queue(program="employee")
+    assert (staff["total"], staff["page"], staff["pages"]) == (2, 1, 1)
+    assert sorted(i["case_id"] for i in staff["items"]) == employees
+    assert {i["program"] for i in staff["items"]} == {"employee"}
+    first, second = await queue(program="customer"), await queue(program="customer", page=2)
+    assert (first["total"], first["page"], first["pages"]) == (PAGE_SIZE + 2, 1, 2)
+    assert (second["total"], second["page"], second["pages"]) == (PAGE_SIZE + 2, 2, 2)
+    assert [i["case_id"] for i in first["items"] + second["items"]] == customers  # soonest first
+    assert (await queue(page=3))["page"] == 2  # past the end: the last page
+    assert len((await queue())["items"]) == PAGE_SIZE
+
+
+@pytest.mark.parametrize(("program", "runs", "said"), [
+    ("weather", ("customer", "employee", "candidate"), "program: Input should be 'customer'"),
+    ("employee", ("customer",), "program: employee is not run in this organisation")])
+async def test_a_program_the_organisation_does_not_run_is_refused_naming_it(
+    live: Kringloop, program: str, runs: tuple[str, ...], said: str,
+) -> None:
+    org = live.org.model_copy(update={"programs": {p: live.org.programs[p] for p in runs}})
+    app = create_app(Services(settings=live.settings, org=org, engine=live.engine,
+                              temporal=live.env.client))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://kringloop.test") as api:
+        answer = await api.get("/api/queue", params={"program": program},
+                               headers=token_of(live, SANNE))
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "program"
+    assert answer.json()["message"].startswith(said), answer.json()
+
+
+async def test_the_lead_reads_the_team_board_as_json(live: Kringloop) -> None:
+    now = datetime.now(UTC)
+    late_sanne, later_sanne, on_time_sanne, late_joost, recovered_joost, elsewhere = (
+        add_case(live.engine, n) for n in range(6))
+    change(live, late_sanne, callback_due_at=now - timedelta(minutes=30))
+    change(live, later_sanne, callback_due_at=now + timedelta(days=3))  # not due today
+    change(live, on_time_sanne, callback_due_at=now + timedelta(hours=3), first_attempt_at=now)
+    change(live, late_joost, assignee_email=JOOST, callback_due_at=now - timedelta(hours=2))
+    change(live, recovered_joost, assignee_email=JOOST, callback_due_at=now - timedelta(hours=1),
+           first_attempt_at=now, status="closed", recovered=True, closed_at=now)  # late, won back
+    change(live, elsewhere, team_id="particulier", callback_due_at=now - timedelta(hours=1))
+
+    answer = await live.api.get("/api/teams/zakelijk/board", headers=token_of(live, MARIEKE))
+
+    assert answer.status_code == 200, answer.text
+    board = answer.json()
+    assert (board["team"], board["team_name"]) == ("zakelijk", "Zakelijk & Lease")
+    team = live.org.team("zakelijk").members
+    loads = {SANNE: (3, 1), JOOST: (1, 1)}
+    assert [(m["name"], m["email"], m["open"], m["overdue"]) for m in board["members"]] == [
+        (m.name, m.email, *loads.get(m.email, (0, 0))) for m in team]
+    assert [(i["case_id"], i["overdue"]) for i in board["due_today"]] == [
+        (late_joost, True), (late_sanne, True)]
+    thanked = [(r["email"], r["on_time_callbacks"], r["recovered"])
+               for r in board["leaderboard"]]
+    assert thanked[:2] == [(JOOST, 0, 1), (SANNE, 1, 0)]  # won back first, then on time
+    assert {email for email, *_ in thanked} == {m.email for m in team}
+    assert all(counts == [0, 0] for _, *counts in thanked[2:])
+    assert (board["spotlight"], board["spotlight_recovered"]) == ([], 0)  # last week: none

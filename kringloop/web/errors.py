@@ -1,12 +1,15 @@
-"""JSON errors with a message and the field they are about."""
+"""JSON errors with a message and the field they are about (null when about no field): for
+invalid requests, ApiError, and any HTTPException an API client gets. Pages keep their own."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 
 class ApiError(Exception):
@@ -22,6 +25,13 @@ def refusal(status_code: int, message: str, field: str | None = None, *,
     """The answer to a refused API request: what is wrong, and the field it is about."""
     return JSONResponse(status_code=status_code, content={"message": message, "field": field},
                         headers=headers)
+
+
+def wants_json(request: Request) -> bool:
+    """An API route, or a client asking for JSON rather than a page."""
+    path, accept = request.url.path, request.headers.get("accept", "")
+    return (path == "/api" or path.startswith("/api/")
+            or ("application/json" in accept and "text/html" not in accept))
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -41,3 +51,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _refused(_: Request, error: ApiError) -> JSONResponse:
         return refusal(error.status_code, error.message, error.field)
+
+    # Starlette's, so that its own 404 and 405 (no such address, method) answer alike too.
+    @app.exception_handler(HTTPException)
+    async def _http_refusal(request: Request, error: HTTPException) -> Response:
+        if not wants_json(request):
+            return await http_exception_handler(request, error)
+        return refusal(error.status_code, str(error.detail), headers=error.headers)

@@ -10,25 +10,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.test_workspace_in_chromium import MAGIC_LINK, mail_to
-from tests.conftest import MailServer, body_of
+from tests.browser.test_workspace_in_chromium import sign_in
+from tests.conftest import MailServer
 from tests.test_end_to_end import Stack, case_when
 
 ESTHER = "esther.mulder@fietsenwinkel.example"  # lead of Particulieren, the customer catch-all
 WENDY = "wendy.vanleeuwen@fietsenwinkel.example"  # lead of People & Cultuur (eNPS)
-
-
-async def sign_in(page: Page, smtp: MailServer, email: str) -> None:
-    """By the one-time link from the email, as a member does it."""
-    known = len(smtp.to(email, "sign_in"))
-    await page.goto("/login")
-    await page.fill("#email", email)
-    await page.click("#send-link")
-    await mail_to(smtp, email, "sign_in")
-    link = MAGIC_LINK.search(body_of(smtp.to(email, "sign_in")[known]))
-    assert link
-    await page.goto(link.group(0))
-    await expect(page).to_have_url(re.compile(r"/queue(\?.*)?$"))
 
 
 async def post(stack: Stack, body: dict[str, object]) -> dict[str, object]:

@@ -15,14 +15,29 @@ from tests.test_end_to_end import ANNA, Stack, case_when, post_detractor
 MAGIC_LINK = re.compile(r"https?://\S+/login/magic/[A-Za-z0-9_-]+")
 
 
-async def mail_to(smtp: MailServer, address: str, kind: str, *, timeout: float = 10
-                  ) -> EmailMessage:
-    """The first email of this kind to this address, once the SMTP server has it."""
+async def mail_to(smtp: MailServer, address: str, kind: str, *, after: int = 0,
+                  timeout: float = 10) -> EmailMessage:
+    """The email of this kind to this address that follows the first `after` ones, once the
+    SMTP server has it."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while not (found := smtp.to(address, kind)):
+    while len(found := smtp.to(address, kind)) <= after:
         assert asyncio.get_running_loop().time() < deadline, f"no {kind} email to {address}"
         await asyncio.sleep(0.05)
-    return found[0]
+    return found[after]
+
+
+async def sign_in(page: Page, smtp: MailServer, email: str) -> None:
+    """By the one-time link from the email, as a member does it: open it, press its button."""
+    known = len(smtp.to(email, "sign_in"))
+    await page.goto("/login")
+    await page.fill("#email", email)
+    await page.click("#send-link")
+    sign_in_mail = body_of(await mail_to(smtp, email, "sign_in", after=known))
+    link = MAGIC_LINK.search(sign_in_mail)
+    assert link, sign_in_mail
+    await page.goto(link.group(0))
+    await page.get_by_role("button", name="Inloggen").click()  # the browser speaks Dutch
+    await expect(page).to_have_url(re.compile(r"/queue(\?.*)?$"))
 
 
 async def log_attempt(page: Page, outcome: str, note: str) -> None:
@@ -39,14 +54,7 @@ async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_e
     assignee = (await case_when(stack.web_url, case_id, {"assigned"}))["assignee"]
 
     # Sign in with the one-time link from the email.
-    await page.goto("/login")
-    await page.fill("#email", assignee["email"])
-    await page.click("#send-link")
-    sign_in = await mail_to(smtp, assignee["email"], "sign_in")
-    link = MAGIC_LINK.search(body_of(sign_in))
-    assert link, body_of(sign_in)
-    await page.goto(link.group(0))
-    await expect(page).to_have_url(re.compile(r"/queue(\?.*)?$"))
+    await sign_in(page, smtp, assignee["email"])
 
     # The new case is in my queue; open it.
     row = page.locator(f'tr[data-case-id="{case_id}"]')
@@ -57,10 +65,17 @@ async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_e
     attempts = page.locator('#timeline li[data-kind="callback_attempt"]')
     await expect(attempts).to_have_count(0)
 
-    # Not reached the first time, reached the second.
-    await log_attempt(page, "no_answer", "Voicemail ingesproken, morgen opnieuw.")
+    # Not reached the first time, logged with the keyboard alone; reached the second.
+    await page.focus("#outcome")
+    await page.keyboard.type("geen")  # a select picks the option its typed letters begin
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#attempt-note")).to_be_focused()
+    await page.keyboard.type("Voicemail ingesproken, morgen opnieuw.")
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#log-attempt")).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(attempts).to_have_count(1)
-    await expect(attempts.first).to_contain_text("Voicemail ingesproken")
+    await expect(attempts.first).to_contain_text("no_answer: Voicemail ingesproken")
     await log_attempt(page, "reached", "Anna gesproken: fiets kwam een week te laat.")
     await expect(attempts).to_have_count(2)
 

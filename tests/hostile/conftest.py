@@ -5,6 +5,7 @@ request can be shown to have written nothing at all."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -81,11 +82,12 @@ def rows(engine: Engine) -> RowCounts:
 
 
 def refusal_of(answer: httpx.Response) -> dict[str, Any]:
-    """The JSON refusal (status, message, field), after checking it is a clear 4xx."""
+    """The JSON refusal (message, and the field or null), after checking it is a clear 4xx."""
     assert 400 <= answer.status_code < 500, f"{answer.status_code}: {answer.text[:300]}"
     assert answer.headers["content-type"].startswith("application/json"), answer.text[:300]
     refusal = answer.json()
-    assert refusal.get("message") or refusal.get("detail"), refusal
+    assert isinstance(refusal.get("message"), str) and refusal["message"], refusal
+    assert "field" in refusal, refusal
     return refusal  # type: ignore[no-any-return]
 
 
@@ -105,6 +107,16 @@ def magic_link(engine: Engine, email: str, *, expired: bool = False) -> str:
                 expires_at=datetime.now(UTC) - timedelta(seconds=1)))
             session.commit()
     return f"/login/magic/{secret}"
+
+
+async def press_sign_in(browser: httpx.AsyncClient, link: str) -> httpx.Response:
+    """Open a sign-in link and press the button on its page (opening alone signs nobody in);
+    a link refused at the door (a NUL in it) has no page, and that refusal is the answer."""
+    page = await browser.get(link)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if token is None:
+        return page
+    return await browser.post(link, data={"csrf_token": token.group(1)})
 
 
 class _Tags(HTMLParser):

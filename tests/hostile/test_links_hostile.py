@@ -1,7 +1,8 @@
 """The links we hand out are signed, and a link that is forged, tampered with, made for another
 purpose, expired or already used opens nothing: the one-click score links (/r/, /c/), the
 feedback-call link (/f/), an employee's conversation (/e/) and the sign-in links
-(/login/magic/). Each gets a clear 4xx page, and nothing is written."""
+(/login/magic/, whose page signs in only when its button is pressed). Each gets a clear 4xx
+page, and nothing is written."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from kringloop.signed_links import (
     score_token,
     survey_token,
 )
-from tests.hostile.conftest import RowCounts, magic_link, web_client
+from tests.hostile.conftest import RowCounts, magic_link, press_sign_in, web_client
 from tests.hostile.strategies import hostile_text
 
 KEY = "test-signing-key"  # the `settings` fixture's secret_key
@@ -41,10 +42,10 @@ MAKERS: dict[str, Callable[[], str]] = {
 }
 MAX_AGE = {"/r/": SCORE_LINK_MAX_AGE_S, "/c/": SCORE_LINK_MAX_AGE_S, "/f/": SCORE_LINK_MAX_AGE_S,
            "/e/": CONVERSATION_LINK_MAX_AGE_S}
-# Every way into a signed link: reading it, and the forms behind the feedback call and the
-# conversation.
+# Every way into a signed link: reading it, and the forms behind the feedback call, the
+# conversation and the sign-in link (its page alone opens nothing: a button press signs in).
 OPENINGS = [("GET", "/r/"), ("GET", "/c/"), ("GET", "/f/"), ("POST", "/f/"), ("GET", "/e/"),
-            ("POST", "/e/"), ("GET", "/login/magic/")]
+            ("POST", "/e/"), ("GET", "/login/magic/"), ("POST", "/login/magic/")]
 
 
 def link_token() -> st.SearchStrategy[str]:
@@ -138,9 +139,9 @@ async def test_a_nul_in_a_link_is_refused_at_the_door(
 # --- sign-in links --------------------------------------------------------------------------
 
 async def signs_in(settings: Settings, org: Organisation, engine: Engine, link: str) -> bool:
-    """Follow `link` in a fresh browser: does it end up signed in?"""
+    """Follow `link` in a fresh browser and press its button: does it end up signed in?"""
     async with web_client(settings, org, engine) as browser:
-        answer = await browser.get(link)
+        answer = await press_sign_in(browser, link)
         queue = await browser.get("/queue")
     assert answer.status_code in (303, 400), answer.text[:200]
     return answer.status_code == 303 and queue.status_code == 200
@@ -175,7 +176,7 @@ async def test_a_guessed_sign_in_link_signs_nobody_in(
     before = rows()
 
     async with web_client(hostile_settings, org, engine) as browser:
-        answer = await browser.get(f"/login/magic/{quote(secret, safe='')}")
+        answer = await press_sign_in(browser, f"/login/magic/{quote(secret, safe='')}")
         queue = await browser.get("/queue")
 
     assert 400 <= answer.status_code < 500

@@ -19,7 +19,13 @@ from sqlalchemy import Engine
 from kringloop.org import Organisation
 from kringloop.settings import Settings
 from kringloop.web.rejection_drafts import FIELDS
-from tests.hostile.conftest import RowCounts, assert_inert, magic_link, web_client
+from tests.hostile.conftest import (
+    RowCounts,
+    assert_inert,
+    magic_link,
+    press_sign_in,
+    web_client,
+)
 from tests.hostile.strategies import hostile_text, json_bytes, json_values, with_nul
 from tests.test_pages import INGRID
 
@@ -61,7 +67,7 @@ async def admin(hostile_settings: Settings, org: Organisation, engine: Engine
                 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     """A browser signed in as an admin, and its CSRF token."""
     async with web_client(hostile_settings, org, engine) as browser:
-        signed_in = await browser.get(magic_link(engine, INGRID))
+        signed_in = await press_sign_in(browser, magic_link(engine, INGRID))
         assert signed_in.status_code == 303
         page = await browser.get("/queue")
         found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

@@ -10,7 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kringloop.access import Principal, principal_for
-from kringloop.credentials import MAGIC_LINK_LIFETIME, password_matches, redeem_magic_link
+from kringloop.credentials import (
+    MAGIC_LINK_LIFETIME,
+    magic_link_usable,
+    password_matches,
+    redeem_magic_link,
+)
 from kringloop.database import session_for
 from kringloop.web.deps import Services, ServicesDep, csrf_token
 from kringloop.web.rate_limits import limit_sign_in
@@ -91,7 +96,21 @@ async def sign_in_with_password(request: Request, services: ServicesDep) -> Resp
 
 
 @router.get("/login/magic/{secret}")
+async def sign_in_link_page(secret: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    """The link's page, with one button that signs in. Mail scanners (Safe Links, antivirus)
+    open the links in an email before its reader does: opening the link must not use it up."""
+    with session_for(services.engine) as session:
+        if not magic_link_usable(session=session, secret=secret):
+            return page(request, services, None, "link_invalid.html", status_code=400)
+    return page(request, services, None, "login_magic.html", secret=secret,
+                minutes=LINK_MINUTES)
+
+
+@router.post("/login/magic/{secret}")
 async def follow_sign_in_link(secret: str, request: Request, services: ServicesDep) -> Response:
+    form = await posted(request)
+    if refused := csrf_refusal(request, services, None, form):
+        return refused
     with session_for(services.engine) as session:
         email = redeem_magic_link(session=session, secret=secret)
     principal = principal_for(services.org, email) if email else None

@@ -10,7 +10,9 @@ from pydantic import BaseModel
 
 from kringloop.database import session_for
 from kringloop.models import QueuePage, QueueStatus, ScoreBand, TeamBoard
+from kringloop.org import Program
 from kringloop.web.deps import ApiCaller, ServicesDep
+from kringloop.web.errors import ApiError
 from kringloop.workspace import queue_of, team_board
 
 router = APIRouter(prefix="/api", tags=["workspace"])
@@ -34,11 +36,15 @@ async def me(caller: ApiCaller) -> Me:
 async def my_queue(
     services: ServicesDep, caller: ApiCaller,
     status_: Annotated[QueueStatus, Query(alias="status")] = "active",
-    program: Annotated[str | None, Query(pattern="^(customer|employee|candidate)$")] = None,
+    # The organisation file's own type for a program: the filter cannot drift from what it may
+    # hold. Which of them this organisation runs is only known at run time, so checked below.
+    program: Program | None = None,
     band: ScoreBand | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> QueuePage:
     """My cases: callbacks still to make first, soonest due first; overdue ones marked."""
+    if program is not None and program not in services.org.programs:
+        raise ApiError(422, f"program: {program} is not run in this organisation", field="program")
     with session_for(services.engine) as session:
         return queue_of(session=session, email=caller.email, now=datetime.now(UTC),
                         status=status_, program=program, band=band, page=page)
