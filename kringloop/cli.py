@@ -111,8 +111,8 @@ def up() -> None:
     settings = _settings()
 
     def ready(running: Running) -> None:
+        _record_where(running)  # first: whoever reads the URLs may run `import` at once
         _print_urls(running)
-        _record_where(running)
 
     try:
         _run(settings, worker=True, web=True, on_ready=ready)

@@ -181,7 +181,7 @@ async def test_an_export_imported_beside_kringloop_up_needs_no_temporal_address(
                       f"{response_id},customer,2,Ketting brak na een week,{ANNA['name']},"
                       f"{ANNA['email']},nl\n", encoding="utf-8")
     async with kringloop_up(tmp_path) as stack:
-        await stack.healthy()
+        await stack.printed(r"web app")  # /health may answer a moment before `up` is done
         assert (home / RUNNING_STACK_FILE).exists()
 
         # A second terminal in the same folder: no Temporal address, no database URL.

@@ -27,6 +27,7 @@ async def test_an_open_case_outlives_a_restart_of_kringloop_up_with_temporal_on_
 
     async with kringloop_up(tmp_path, **on_disk) as stack:
         await stack.healthy()
+        await stack.printed(r"web app")  # and `up` has written where its parts are
         where = running_stack(home=tmp_path / "home")
         assert where is not None
         temporal = await Client.connect(where.temporal_address,
