@@ -24,7 +24,7 @@ from kringloop.case_messages import (
     TimelineRecord,
     case_id_for,
 )
-from kringloop.database import session_for
+from kringloop.database import change_once, session_for
 from kringloop.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry, category_of
 from kringloop.org import Organisation
 from kringloop.rejections import signer_of
@@ -71,8 +71,8 @@ class CaseActivities:
 
     def _apply(self, case_id: str, entry: TimelineEntry, change=lambda case: None) -> bool:  # type: ignore[no-untyped-def]
         with session_for(self.engine) as session:
-            return case_queries.apply_step_once(
-                session=session, case_id=case_id, entry=entry, change=change)
+            return change_once(session=session, model=Case, key=case_id, step=entry,
+                               change=change)
 
     @activity.defn
     async def open_case(self, case: CaseInput) -> None:

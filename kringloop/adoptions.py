@@ -18,16 +18,12 @@ def adoptable(case: Case, origin: CaseOrigin) -> bool:
             and bool(origin.respondent_id) and bool(origin.email))
 
 
-def _members(org: Organisation) -> set[str]:
-    return {m.email for t in org.teams for m in t.members}
-
-
 def adoptions_of(*, session: Session, org: Organisation) -> list[Adoption]:
     """Every adoption: the organisation file's first, then those made in the workspace (of
     customers the file leaves free, by people who are still members)."""
     adopted = list(org.adopted)
     declared = {a.respondent_id for a in adopted}
-    members = _members(org)
+    members = org.member_emails
     for row in session.exec(select(CustomerAdoption)
                             .order_by(col(CustomerAdoption.adopted_at))).all():
         if row.respondent_id not in declared and row.member_email in members:
@@ -43,7 +39,7 @@ def adopter_of(*, session: Session, org: Organisation, respondent_id: str | None
     if declared is not None:
         return declared
     row = session.get(CustomerAdoption, respondent_id)
-    return row.member_email if row is not None and row.member_email in _members(org) else None
+    return row.member_email if row is not None and row.member_email in org.member_emails else None
 
 
 def adopt(*, session: Session, org: Organisation, respondent_id: str, member_email: str,

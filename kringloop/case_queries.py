@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from kringloop.intake import stays_anonymous
@@ -70,34 +69,6 @@ def timeline_of(*, session: Session, case_id: str) -> list[TimelineEntry]:
         select(TimelineEntry).where(TimelineEntry.case_id == case_id)
         .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
     ).all())
-
-
-def apply_step_once(
-    *, session: Session, case_id: str, entry: TimelineEntry, change: Callable[[Case], None],
-) -> bool:
-    """Change the case and add its timeline entry in one transaction, unless this step is done.
-
-    Activities are retried; the step key on the timeline makes each step happen once.
-    Returns False when the step had already been applied.
-    """
-    done = session.exec(
-        select(TimelineEntry.id).where(
-            TimelineEntry.case_id == case_id, TimelineEntry.key == entry.key)
-    ).first()
-    if done is not None:
-        return False
-    case = session.get(Case, case_id)
-    if case is None:
-        raise LookupError(f"no case {case_id}")
-    change(case)
-    session.add(case)
-    session.add(entry)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # a concurrent attempt of the same step won the race
-        return False
-    return True
 
 
 def case_public(*, session: Session, case_id: str) -> CasePublic | None:

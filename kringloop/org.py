@@ -188,8 +188,7 @@ class Organisation(Strict):
         ids = [t.id for t in self.teams]
         if len(ids) != len(set(ids)):
             raise ValueError("team ids must be unique")
-        emails = [m.email for t in self.teams for m in t.members]
-        emails += [a.email for a in self.admins]
+        emails = [m.email for m in self.members] + [a.email for a in self.admins]
         if len(emails) != len(set(emails)):
             dup = next(e for e in emails if emails.count(e) > 1)
             raise ValueError(f"member {dup} is listed twice (emails are sign-in names)")
@@ -202,9 +201,8 @@ class Organisation(Strict):
             if not catch_all:
                 raise ValueError(f"programs.{program}: no team has a route for it without "
                                  "conditions, so some of its cases could not be routed")
-        team_members = {m.email for t in self.teams for m in t.members}
         for index, adoption in enumerate(self.adopted):
-            if adoption.member not in team_members:
+            if adoption.member not in self.member_emails:
                 raise ValueError(f"adopted[{index}].member: unknown member {adoption.member}")
         return self
 
@@ -214,8 +212,21 @@ class Organisation(Strict):
     def team_of(self, email: str) -> LoyaltyTeam:
         return next(t for t in self.teams if any(m.email == email for m in t.members))
 
+    @property
+    def members(self) -> list[Member]:
+        """Everyone in a team (admins are not members)."""
+        return [m for t in self.teams for m in t.members]
+
+    @property
+    def member_emails(self) -> set[str]:
+        return {m.email for m in self.members}
+
     def member(self, email: str) -> Member:
-        return next(m for t in self.teams for m in t.members if m.email == email)
+        return next(m for m in self.members if m.email == email)
+
+    def member_or_none(self, email: str) -> Member | None:
+        """None for someone no longer in the organisation file."""
+        return next((m for m in self.members if m.email == email), None)
 
     def adopter_of(self, respondent_id: str | None) -> str | None:
         return next((a.member for a in self.adopted if a.respondent_id == respondent_id), None)

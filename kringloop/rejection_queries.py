@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from kringloop.database import change_once
 from kringloop.models import (
     AssigneePublic,
     FeedbackCallRequest,
@@ -32,20 +32,9 @@ def event(rejection_id: str, key: str, kind: str, *, at: datetime, actor: str = 
 
 def record_step_once(*, session: Session, step: RejectionEvent,
                      change: Callable[[Rejection], None] = lambda row: None) -> bool:
-    """Change the rejection and add its timeline entry in one transaction, unless this step
-    (its key) is on the timeline already: activities are retried, steps happen once."""
-    row = session.get(Rejection, step.rejection_id)
-    if row is None:
-        raise LookupError(f"no rejection {step.rejection_id}")
-    change(row)
-    session.add(row)
-    session.add(step)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # the step's key is taken: it happened before
-        return False
-    return True
+    """The rejection changed and its timeline entry added, once (see `change_once`)."""
+    return change_once(session=session, model=Rejection, key=step.rejection_id, step=step,
+                       change=change)
 
 
 def events_of(*, session: Session, rejection_id: str) -> list[RejectionEvent]:

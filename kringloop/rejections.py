@@ -99,7 +99,7 @@ def recruiting_team_for(org: Organisation, language: str) -> LoyaltyTeam:
 
 def signer_of(org: Organisation, recruiter_email: str) -> Member | None:
     """The member who signed a rejection; None once they have left the organisation."""
-    return next((m for t in org.teams for m in t.members if m.email == recruiter_email), None)
+    return org.member_or_none(recruiter_email)
 
 
 def may_reject(principal: Principal, org: Organisation) -> bool:
