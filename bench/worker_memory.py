@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 from sqlalchemy import func
@@ -34,7 +35,8 @@ class Sample:
 
 
 def _worker_process(bench: Bench) -> subprocess.Popen[bytes]:
-    """`kringloop worker` against this stack's dev server, SMTP sink and database."""
+    """`kringloop worker` against this stack's dev server, SMTP sink and database, logging to
+    a file: a pipe nobody reads fills up, and the worker then stops at its next log line."""
     settings = bench.running.settings
     target = bench.running.client.service_client.config.target_host
     environment = os.environ | {
@@ -49,9 +51,14 @@ def _worker_process(bench: Bench) -> subprocess.Popen[bytes]:
         "KRINGLOOP_TIME_SCALE": str(settings.time_scale),
         "KRINGLOOP_LOG_FORMAT": "text",
     }
-    return subprocess.Popen(
-        [sys.executable, "-c", "from kringloop.cli import app; app(['worker'])"],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with _worker_log(bench).open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from kringloop.cli import app; app(['worker'])"],
+            env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _worker_log(bench: Bench) -> Path:
+    return bench.home / "worker.log"
 
 
 def _assigned(bench: Bench, prefix: str) -> int:
@@ -74,8 +81,7 @@ async def worker_rss(settings: Settings, *, count: int) -> Figure:
             process = psutil.Process(worker.pid)
             await asyncio.sleep(5)  # imports done, polling
             if worker.poll() is not None:
-                raise RuntimeError("the worker stopped: " + (worker.stderr.read().decode()
-                                                             if worker.stderr else ""))
+                raise RuntimeError("the worker stopped: " + _worker_log(bench).read_text())
             idle = process.memory_info().rss / MB
             samples: list[Sample] = []
             sampling = asyncio.create_task(_sample(bench, process, "case-bench-rss-", samples))
