@@ -196,6 +196,9 @@ async def test_a_member_logs_attempts_and_a_note_through_the_forms(live: Kringlo
     assert ("callback_attempt", "Bram de Groot", "no_answer: Voicemail ingesproken") in entries
     assert ("callback_attempt", "Bram de Groot", "reached") in entries
     assert ("note", "Bram de Groot", "Belt liever na 17 uur") in entries
+    timeline = element((await bram.get(page)).text, "timeline")
+    assert "geen gehoor: Voicemail ingesproken" in timeline and "bereikt" in timeline
+    assert "no_answer" not in timeline, "outcomes in the member's language, not as codes"
 
 
 async def test_forms_without_the_right_csrf_token_change_nothing(live: Kringloop) -> None:
