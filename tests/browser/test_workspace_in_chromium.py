@@ -75,9 +75,10 @@ async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_e
     await expect(page.locator("#log-attempt")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(attempts).to_have_count(1)
-    await expect(attempts.first).to_contain_text("no_answer: Voicemail ingesproken")
+    await expect(attempts.first).to_contain_text("geen gehoor: Voicemail ingesproken")
     await log_attempt(page, "reached", "Anna gesproken: fiets kwam een week te laat.")
     await expect(attempts).to_have_count(2)
+    await expect(attempts.nth(1)).to_contain_text("bereikt: Anna gesproken")
 
     # Resolve, and tell Anna what was done.
     await page.select_option("#root-cause", "delivery-late")
