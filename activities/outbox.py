@@ -80,7 +80,7 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
 
     def hand_over() -> None:
         nonlocal handed_over
-        _set_status(engine, outgoing.key, "handed_over")
+        _mark(engine, outgoing.key, "handed_over")
         handed_over = True
 
     try:
@@ -104,7 +104,7 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
             # The server answered 4xx to the final dot, or went away before answering: as
             # RFC 5321 has it, the email counts as not delivered and the retry sends it. (A
             # crash of this worker instead leaves the row handed over: the retry sends nothing.)
-            await _when_recorded(lambda: _set_status(engine, outgoing.key, "pending"),
+            await _when_recorded(lambda: _mark(engine, outgoing.key, "pending"),
                                  give_up_at=give_up_at)
         raise
     await _when_recorded(lambda: _mark(engine, outgoing.key, "sent", None, record, detail),
@@ -138,17 +138,9 @@ async def _when_recorded(write: Callable[[], None], *, give_up_at: float) -> Non
             pause = min(pause * 2, 5)
 
 
-def _set_status(engine: Engine, key: str, status: str) -> None:
-    with session_for(engine) as session:
-        row = session.get(OutboxMessage, key)
-        assert row is not None
-        row.status = status
-        session.add(row)
-        session.commit()
-
-
-def _mark(engine: Engine, key: str, status: str, error: str | None, record: RecordStep,
-          detail: str) -> None:
+def _mark(engine: Engine, key: str, status: str, error: str | None = None,
+          record: RecordStep | None = None, detail: str = "") -> None:
+    """The row's new status; a final one (sent, failed) also goes on the loop's timeline."""
     with session_for(engine) as session:
         row = session.get(OutboxMessage, key)
         assert row is not None
@@ -156,5 +148,6 @@ def _mark(engine: Engine, key: str, status: str, error: str | None, record: Reco
         row.error = error
         row.sent_at = datetime.now(UTC) if status == "sent" else None
         session.add(row)
-        record(session, status, detail)
+        if record is not None:
+            record(session, status, detail)
         session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class FileLine(Protocol):
 
 
 @dataclass
-class LineReport:
+class LineReport(ABC):
     """What became of a file's lines: by line number, the refused ones and those a service
     hiccup kept out (they may simply be tried again). Commands add their own counts."""
 
@@ -74,8 +75,14 @@ class LineReport:
         return [f"line {number}: {message}" for number, message
                 in sorted(self.refused, key=lambda refused: refused[0]) + self.failed]
 
+    @abstractmethod
     def table(self) -> Table:
-        raise NotImplementedError
+        """The command's summary, its own counts around `unfinished_rows`."""
+
+    def unfinished_rows(self, not_done: str) -> list[tuple[str, int]]:
+        """The refused lines, and those to try again (shown only when there are any)."""
+        return [("refused", len(self.refused)),
+                *([(f"{not_done} (try again)", len(self.failed))] if self.failed else [])]
 
 
 @dataclass
@@ -87,9 +94,7 @@ class ImportReport(LineReport):
     def table(self) -> Table:
         return summary_table("Import", [
             ("imported", self.imported), ("already known", self.already_known),
-            ("refused", len(self.refused)),
-            *([("not imported (try again)", len(self.failed))] if self.failed else []),
-            ("cases opened", self.cases_opened)])
+            *self.unfinished_rows("not imported"), ("cases opened", self.cases_opened)])
 
 
 def _text_of(path: Path) -> str:

@@ -68,8 +68,7 @@ class RejectionReport(LineReport):
     def table(self) -> Table:
         return summary_table("Rejections", [
             ("scheduled", self.scheduled), ("already known", self.already_known),
-            ("refused", len(self.refused)),
-            *([("not scheduled (try again)", len(self.failed))] if self.failed else [])])
+            *self.unfinished_rows("not scheduled")])
 
 
 def _column(field_name: str | None) -> str:

@@ -16,7 +16,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from kringloop.settings import Settings
-from kringloop.web.errors import refusal
+from kringloop.web.errors import refusal, wants_json
 
 
 class TooManyRequests(Exception):
@@ -73,7 +73,7 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(TooManyRequests)
     async def _slow_down(request: Request, error: TooManyRequests) -> Response:
         headers = {"Retry-After": str(error.retry_after_s)}
-        if request.url.path.startswith("/api/"):
+        if wants_json(request):
             return refusal(429, str(error), headers=headers)
         from kringloop.web.routes.pages import problem, reader
 
