@@ -15,16 +15,19 @@ from activities.cases import CaseActivities
 from activities.digests import DigestActivities
 from activities.erasure import ErasureActivities
 from activities.mail import MailActivities
+from activities.rejection_mailing import RejectionMailingActivities
 from activities.rejections import RejectionActivities
 from kringloop.org import Organisation
 from kringloop.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
 from workflows.rejection import RejectionWorkflow
+from workflows.rejection_mailing import RejectionMailingWorkflow
 from workflows.retention import RetentionWorkflow
 
-WORKFLOWS = [CaseWorkflow, RejectionWorkflow, DailyDigestWorkflow, WeeklySpotlightWorkflow,
-             RetentionWorkflow]
+# RejectionWorkflow sends the rejections made before vacancy mailings; it stays for them.
+WORKFLOWS = [CaseWorkflow, RejectionMailingWorkflow, RejectionWorkflow, DailyDigestWorkflow,
+             WeeklySpotlightWorkflow, RetentionWorkflow]
 
 
 def worker_tuning(*, strict_sandbox: bool = False) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
     case_activities = CaseActivities(engine=engine, org=org, time_scale=settings.time_scale)
     mail_activities = MailActivities(engine=engine, org=org, settings=settings)
     rejection_activities = RejectionActivities(engine=engine, org=org, settings=settings)
+    mailing_activities = RejectionMailingActivities(engine=engine, org=org, settings=settings)
     digest_activities = DigestActivities(engine=engine, org=org, settings=settings)
     erasure_activities = ErasureActivities(engine=engine, outbox=outbox)
     return Worker(
@@ -71,6 +75,7 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
             rejection_activities.schedule_survey,
             rejection_activities.record_step,
             rejection_activities.send_rejection_email,
+            mailing_activities.mail_due,
             digest_activities.plan_team_morning,
             digest_activities.send_digest,
             digest_activities.send_spotlight,

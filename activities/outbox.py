@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import aiosmtplib
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from temporalio import activity
@@ -48,39 +49,79 @@ class Outgoing:
     case_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Sending:
+    """An email of a batch: what it is, how to write it, and how its loop records the outcome."""
+
+    outgoing: Outgoing
+    render: Callable[[], Email]
+    record: RecordStep
+
+
 async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: Engine,
                     settings: Settings, record: RecordStep) -> EmailReceipt:
-    """Send `outgoing` unless its outbox row says it was sent, refused or handed over already."""
+    """Send `outgoing` unless its outbox row says it was sent, refused or handed over already.
+    A 5xx from the mail server now raises the non-retryable `EmailRejected`."""
+    (receipt, refused_now), = await _send_each(
+        [Sending(outgoing, render, record)], engine=engine, settings=settings)
+    if refused_now:
+        raise ApplicationError(f"mail server refused the email: {receipt.error}",
+                               type="EmailRejected", non_retryable=True)
+    return receipt
+
+
+async def send_each_once(batch: Sequence[Sending], *, engine: Engine, settings: Settings
+                         ) -> list[EmailReceipt]:
+    """`send_once` for many emails over kept connections, the bookkeeping in a few statements
+    for the whole batch. A 5xx refuses only its own email; any other failure records what went
+    out so far and is raised, so the retried activity sends only the rest."""
+    return [receipt for receipt, _ in await _send_each(batch, engine=engine, settings=settings)]
+
+
+async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Settings
+                     ) -> list[tuple[EmailReceipt, bool]]:
+    """Each email's receipt, and whether the mail server refused it in this call."""
     give_up_at = time.monotonic() + _patience()
     sender = settings.mail_from
-    detail = f"{outgoing.kind} to {outgoing.to.name or outgoing.to.email}"
-    with session_for(engine) as session:
-        row = session.get(OutboxMessage, outgoing.key)
-        if row is None:
-            row = OutboxMessage(key=outgoing.key, case_id=outgoing.case_id, kind=outgoing.kind,
-                                recipient=outgoing.to.email,
-                                message_id=message_id_for(outgoing.key, sender),
-                                created_at=datetime.now(UTC))
-        elif row.status in ("sent", "failed"):
-            return EmailReceipt(key=row.key, message_id=row.message_id,
-                                sent=row.status == "sent", error=row.error)
-        elif row.status == "handed_over":
+    found = _claim(engine, [s.outgoing for s in batch], sender)
+    outcomes: dict[str, tuple[EmailReceipt, bool]] = {}
+    settled: list[_Settled] = []
+    for sending in batch:
+        key = sending.outgoing.key
+        status, message_id, error = found[key]
+        if status in ("sent", "failed"):
+            outcomes[key] = (EmailReceipt(key=key, message_id=message_id,
+                                          sent=status == "sent", error=error), False)
+        elif status == "handed_over":
             # An earlier attempt wrote the email's final dot and died before the server's
             # answer was recorded: the server has it. Sending it again would send it twice.
-            _mark(engine, row.key, "sent", None, record, detail)
-            return EmailReceipt(key=row.key, message_id=row.message_id, sent=True)
-        row.tries += 1
-        session.add(row)
-        session.commit()
-        message_id = row.message_id
+            settled.append(_Settled(sending, "sent"))
+            outcomes[key] = (EmailReceipt(key=key, message_id=message_id, sent=True), False)
+    try:
+        with engine.connect() as handing_over:
+            for sending in batch:
+                if sending.outgoing.key in outcomes:
+                    continue
+                outcome = await _deliver_one(sending, found[sending.outgoing.key].message_id,
+                                             handing_over, engine=engine, settings=settings)
+                settled.append(outcome)
+                outcomes[sending.outgoing.key] = outcome.receipt(found)
+    finally:
+        await _when_recorded(lambda: _settle(engine, settled), give_up_at=give_up_at)
+    return [outcomes[s.outgoing.key] for s in batch]
 
-    message = build_message(render(), kind=outgoing.kind, sender=sender, to=outgoing.to,
-                            message_id=message_id, reply_to=outgoing.reply_to)
+
+async def _deliver_one(sending: Sending, message_id: str, handing_over: Connection, *,
+                       engine: Engine, settings: Settings) -> _Settled:
+    outgoing = sending.outgoing
+    message = build_message(sending.render(), kind=outgoing.kind, sender=settings.mail_from,
+                            to=outgoing.to, message_id=message_id, reply_to=outgoing.reply_to)
     handed_over = False
 
     def hand_over() -> None:
         nonlocal handed_over
-        _mark(engine, outgoing.key, "handed_over")
+        handing_over.execute(_STATUS_CHANGE, _status_change(outgoing.key, "handed_over"))
+        handing_over.commit()
         handed_over = True
 
     try:
@@ -93,25 +134,19 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
         raise
     except (aiosmtplib.SMTPException, OSError) as error:
         if isinstance(error, aiosmtplib.SMTPResponseException) and 500 <= error.code < 600:
-            reason = f"{error.code} {error.message}"
-            await _when_recorded(lambda: _mark(engine, outgoing.key, "failed", reason, record,
-                                               f"{detail}: {reason}"), give_up_at=give_up_at)
             log.warning("email refused", extra={"kind": outgoing.kind,
                                                  "case_id": outgoing.case_id, "smtp": error.code})
-            raise ApplicationError(f"mail server refused the email: {reason}",
-                                   type="EmailRejected", non_retryable=True) from None
+            return _Settled(sending, "failed", f"{error.code} {error.message}")
         if handed_over:
             # The server answered 4xx to the final dot, or went away before answering: as
             # RFC 5321 has it, the email counts as not delivered and the retry sends it. (A
             # crash of this worker instead leaves the row handed over: the retry sends nothing.)
-            await _when_recorded(lambda: _mark(engine, outgoing.key, "pending"),
-                                 give_up_at=give_up_at)
+            await _when_recorded(lambda: _settle(engine, [_Settled(sending, "pending")]),
+                                 give_up_at=time.monotonic() + _patience())
         raise
-    await _when_recorded(lambda: _mark(engine, outgoing.key, "sent", None, record, detail),
-                         give_up_at=give_up_at)
     log.info("email sent", extra={"kind": outgoing.kind, "case_id": outgoing.case_id,
                                   "message_id": message_id})
-    return EmailReceipt(key=outgoing.key, message_id=message_id, sent=True)
+    return _Settled(sending, "sent")
 
 
 def _patience() -> float:
@@ -138,16 +173,82 @@ async def _when_recorded(write: Callable[[], None], *, give_up_at: float) -> Non
             pause = min(pause * 2, 5)
 
 
-def _mark(engine: Engine, key: str, status: str, error: str | None = None,
-          record: RecordStep | None = None, detail: str = "") -> None:
-    """The row's new status; a final one (sent, failed) also goes on the loop's timeline."""
-    with session_for(engine) as session:
-        row = session.get(OutboxMessage, key)
-        assert row is not None
-        row.status = status
-        row.error = error
-        row.sent_at = datetime.now(UTC) if status == "sent" else None
-        session.add(row)
-        if record is not None:
-            record(session, status, detail)
+class _Found(NamedTuple):
+    status: str
+    message_id: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """Where an email of the batch ended up: sent, failed (with the server's reason) or back to
+    pending."""
+
+    sending: Sending
+    status: str
+    error: str | None = None
+
+    def receipt(self, found: dict[str, _Found]) -> tuple[EmailReceipt, bool]:
+        key = self.sending.outgoing.key
+        return (EmailReceipt(key=key, message_id=found[key].message_id,
+                             sent=self.status == "sent", error=self.error),
+                self.status == "failed")
+
+
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _claim(engine: Engine, outgoings: Sequence[Outgoing], sender: str) -> dict[str, _Found]:
+    """Every email's outbox row, written on first sight and counted as a try unless it is
+    settled. Plain statements, one transaction for the batch: this runs for every email."""
+    keys = [o.key for o in outgoings]
+    with engine.begin() as connection:
+        found = {row.key: _Found(row.status, row.message_id, row.error)
+                 for row in connection.execute(
+                     select(_OUTBOX.c.key, _OUTBOX.c.status, _OUTBOX.c.message_id,
+                            _OUTBOX.c.error).where(_OUTBOX.c.key.in_(keys)))}
+        unsettled = [k for k, f in found.items() if f.status not in _SETTLED]
+        if unsettled:
+            connection.execute(update(_OUTBOX).where(_OUTBOX.c.key.in_(unsettled))
+                               .values(tries=_OUTBOX.c.tries + 1))
+        new = {o.key: o for o in outgoings if o.key not in found}
+        if new:
+            now = datetime.now(UTC)
+            connection.execute(insert(_OUTBOX), [
+                {"key": o.key, "case_id": o.case_id, "kind": o.kind, "recipient": o.to.email,
+                 "message_id": message_id_for(o.key, sender), "status": "pending", "tries": 1,
+                 "error": None, "created_at": now, "sent_at": None} for o in new.values()])
+            found |= {key: _Found("pending", message_id_for(key, sender), None) for key in new}
+    return found
+
+
+_SETTLED = ("sent", "failed", "handed_over")
+
+
+# Built once: these run for every email, and building a statement costs more than running it.
+_STATUS_CHANGE = update(_OUTBOX).where(_OUTBOX.c.key == bindparam("changed_key")).values(
+    status=bindparam("status"), error=bindparam("error"), sent_at=bindparam("sent_at"))
+
+
+def _status_change(key: str, status: str, error: str | None = None) -> dict[str, object]:
+    """Parameters for `_STATUS_CHANGE`."""
+    return {"changed_key": key, "status": status, "error": error,
+            "sent_at": datetime.now(UTC) if status == "sent" else None}
+
+
+def _settle(engine: Engine, settled: Sequence[_Settled]) -> None:
+    """The rows' new statuses in one transaction; a final one (sent, failed) also goes on the
+    email's loop timeline."""
+    if not settled:
+        return
+    # No flush before each record's statement: the timeline rows go in together at commit.
+    with session_for(engine) as session, session.no_autoflush:
+        session.execute(_STATUS_CHANGE, [
+            _status_change(o.sending.outgoing.key, o.status, o.error) for o in settled])
+        for outcome in settled:
+            outgoing = outcome.sending.outgoing
+            if outcome.status in ("sent", "failed"):
+                detail = f"{outgoing.kind} to {outgoing.to.name or outgoing.to.email}"
+                outcome.sending.record(session, outcome.status, detail if outcome.error is None
+                                       else f"{detail}: {outcome.error}")
         session.commit()

@@ -36,7 +36,7 @@ def _now() -> datetime:
     return activity.info().scheduled_time
 
 
-def _local(moment: datetime, language: str) -> str:
+def local_time(moment: datetime, language: str) -> str:
     zone = SEND_WINDOWS[language].time_zone
     return f"{moment.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M} ({zone})"
 
@@ -91,7 +91,7 @@ class RejectionActivities:
                 rejection.send_at = send_at
 
             if self._step(rejection_id, f"scheduled-{row.round}", "scheduled",
-                          f"to go out {_local(send_at, row.language)}, {why}", plan):
+                          f"to go out {local_time(send_at, row.language)}, {why}", plan):
                 return RejectionPlan(send_at=send_at, round=row.round)
             with session_for(self.engine) as session:  # an earlier attempt planned it
                 row = self._load(session, rejection_id)
@@ -107,7 +107,7 @@ class RejectionActivities:
                                   after_days=self.policy.cnps_after_days,
                                   time_scale=self.settings.time_scale)
         self._step(rejection_id, f"survey-scheduled-{row.round}", "survey_scheduled",
-                   f"candidate-NPS survey to go out {_local(survey_at, row.language)}")
+                   f"candidate-NPS survey to go out {local_time(survey_at, row.language)}")
         return survey_at
 
     @activity.defn

@@ -16,6 +16,8 @@ from kringloop.database import session_for
 from kringloop.mail_delivery import Recipient, build_message, message_id_for
 
 NOT_AVAILABLE = "rejection API not available"
+# Applicants per request: a vacancy's 1,000 go in as a recruiter's tool would post them.
+PER_REQUEST = 250
 REASON = ("Voor deze functie zochten we iemand met minstens twee jaar ervaring in het "
           "onderhoud van elektrische fietsen, en die ervaring heb je nog niet.")
 
@@ -64,14 +66,17 @@ async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
 async def rejection_mail_ratio(bench: Bench, *, count: int) -> Figure:
     tag = f"rb{int(time.time())}"
     vacancy_id = f"vac-{tag}"
+    items = batch(tag, count)["items"]
     begin = time.time()
-    answer = await bench.http.post(f"/api/vacancies/{vacancy_id}/rejections",
-                                   json=batch(tag, count))
-    if answer.status_code in (404, 405):
-        return Figure("rejection_mail_ratio", None, ">= 0.7", note=NOT_AVAILABLE)
-    if answer.status_code != 202 or answer.json().get("accepted") != count:
-        raise RuntimeError(f"the rejection batch was not accepted whole: {answer.status_code} "
-                           f"{answer.text[:500]}")
+    for start in range(0, count, PER_REQUEST):  # a request body is limited (256 kB)
+        part = {"vacancy_title": "Fietsenmaker niveau 3",
+                "items": items[start:start + PER_REQUEST]}
+        answer = await bench.http.post(f"/api/vacancies/{vacancy_id}/rejections", json=part)
+        if answer.status_code in (404, 405):
+            return Figure("rejection_mail_ratio", None, ">= 0.7", note=NOT_AVAILABLE)
+        if answer.status_code != 202 or answer.json().get("accepted") != len(part["items"]):
+            raise RuntimeError(f"the rejection batch was not accepted whole: "
+                               f"{answer.status_code} {answer.text[:500]}")
     accepted = time.time() - begin
     sent = await until_delivered(bench, kind="rejection", key_prefix=f"rej-{tag}-",
                                  count=count, timeout=120 + 2 * count)
@@ -87,5 +92,5 @@ async def rejection_mail_ratio(bench: Bench, *, count: int) -> Figure:
                  f"in a plain loop ({plain_rate:.0f}/s)",
         versus=f"plain loop {plain_rate:.0f}/s, Kringloop {rate:.1f}/s",
         details={"kringloop": f"{rate:.1f} emails/s ({count} in {seconds:.1f} s; the batch "
-                              f"request itself took {accepted:.1f} s)",
+                              f"requests themselves took {accepted:.1f} s)",
                  "plain loop": f"{plain_rate:.1f} emails/s"})

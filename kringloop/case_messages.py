@@ -220,6 +220,30 @@ class RejectionStep:
 
 
 @dataclass(frozen=True)
+class MailingInput:
+    """A vacancy's rejection mailing (`mailing_id_for`); the rejections are in the database."""
+
+    mailing_id: str
+
+
+@dataclass(frozen=True)
+class MailingRound:
+    """One round of a mailing, at the workflow's clock (simulated time in tests)."""
+
+    mailing_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class MailingProgress:
+    """When the mailing has something due next (None: nothing left), and whether more is due
+    already than one round sends."""
+
+    next_at: datetime | None
+    more_due: bool
+
+
+@dataclass(frozen=True)
 class Cancellation:
     actor: str
 

@@ -36,6 +36,7 @@ from kringloop.erasure_records import (
     retention_cutoff,
 )
 from kringloop.models import OutboxMessage
+from kringloop.rejection_queries import cancel_scheduled
 
 log = logging.getLogger("kringloop.erasure")
 # How long to wait for a running workflow to take the erasure (it is erased in the database
@@ -100,6 +101,11 @@ async def erase_respondent(respondent_id: str, *, engine: Engine, temporal: Clie
         found = footprint_of(session=session, respondent_id=respondent_id)
         messages = outbox_of(session=session, found=found)
         copies, workflow_ids = MailCopies.of(found, messages), found.workflow_ids()
+        for rejection in found.rejections:  # a mailing's rejection on hold: never sent now
+            if rejection.status == "scheduled" and rejection.mailing_id is not None:
+                cancel_scheduled(session=session, row=rejection, actor=actor,
+                                 at=datetime.now(UTC), detail="personal data erased before "
+                                                              "sending: no email will go out")
         summary = erase_footprint(session=session, found=found, outbox=messages,
                                   at=datetime.now(UTC), actor=actor, why=ERASED_ON_REQUEST)
     if temporal is not None and summary.found:

@@ -77,7 +77,8 @@ class Footprint:
                               rejections=len(self.rejections), adoptions=len(self.adoptions))
 
     def workflow_ids(self) -> list[str]:
-        return [c.id for c in self.cases] + [r.id for r in self.rejections]
+        return [c.id for c in self.cases] + [r.id for r in self.rejections
+                                             if r.mailing_id is None]  # own workflows
 
     def addresses(self) -> set[str]:
         return {email.lower() for email in (

@@ -404,7 +404,7 @@ class TeamBoard(BaseModel):
 
 # Considerate rejections (the applicant loop; rules in kringloop/rejections.py) -------------------
 
-RejectionStatus = Literal["scheduled", "sent", "cancelled", "failed"]
+RejectionStatus = Literal["scheduled", "sending", "sent", "cancelled", "failed"]
 ApplicationStage = Literal["screening", "interview", "final"]
 
 
@@ -435,6 +435,12 @@ class Rejection(SQLModel, table=True):
     cancelled_at: datetime | None = _when(nullable=True)
     error: str | None = None
     created_at: datetime = _when(nullable=False)
+    # The vacancy's mailing workflow that sends it (`rejection_mailing`); None for a rejection
+    # made before mailings existed, which its own RejectionWorkflow sends.
+    mailing_id: str | None = Field(default=None, max_length=160)
+    # The candidate-NPS survey: when it goes out, and then "sent", "skipped" or "failed".
+    survey_at: datetime | None = _when(nullable=True)
+    survey_status: str | None = None
 
 
 class RejectionEvent(SQLModel, table=True):

@@ -81,11 +81,12 @@ async def request_feedback_call(rejection: Rejection, *, phone: str | None, note
                     actor="applicant", detail=f"case {request.case_id} opened for the callback"))
     await start_case_workflow(client, CaseInput(response_id=request_id, program=PROGRAM,
                                                 score=None), task_queue=task_queue)
-    try:  # the survey waits for this conversation instead of asking now
-        await client.get_workflow_handle(rejection.id).signal(
-            RejectionWorkflow.feedback_call_requested)
-    except RPCError:
-        pass  # the rejection workflow has finished: nothing left to skip
+    if rejection.mailing_id is None:  # made before mailings (they read the request itself)
+        try:  # the survey waits for this conversation instead of asking now
+            await client.get_workflow_handle(rejection.id).signal(
+                RejectionWorkflow.feedback_call_requested)
+        except RPCError:
+            pass  # the rejection workflow has finished: nothing left to skip
     return request
 
 

@@ -1,4 +1,5 @@
-"""Taking in a rejection: check it, store it once, start its workflow, answer when it goes out.
+"""Taking in rejections: check them, store them once, tell the vacancy's mailing, answer when
+each goes out.
 
 Used by the JSON API (one, or a vacancy's batch) and by the CSV import alike.
 
@@ -11,24 +12,31 @@ cancelled (or undeliverable) rejection may be sent again, corrected: that starts
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, delete
+from sqlmodel import Session, col, delete, select
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from kringloop.access import Principal
-from kringloop.case_messages import RejectionInput
+from kringloop.case_messages import MailingInput
 from kringloop.database import session_for
 from kringloop.models import Rejection, RejectionCreate, RejectionEvent, RejectionReceipt
 from kringloop.org import Member, Organisation
 from kringloop.rejection_queries import event
-from kringloop.rejections import Refusal, recruiter_for, rejection_id_for, rejection_refusal
-from workflows.rejection import RejectionWorkflow
+from kringloop.rejections import (
+    Refusal,
+    mailing_id_for,
+    recruiter_for,
+    rejection_id_for,
+    rejection_refusal,
+)
+from workflows.rejection_mailing import RejectionMailingWorkflow
 
 RESTART_WAIT_S = 10.0
 PLAN_WAIT_S = 30.0
@@ -41,6 +49,10 @@ class RejectionRefused(Exception):
         super().__init__(refusal.message)
         self.refusal = refusal
         self.status_code = status_code
+
+
+# A rejection to store, with the recruiter who signs it.
+Order = tuple[RejectionCreate, Member]
 
 
 @dataclass(frozen=True)
@@ -99,25 +111,44 @@ def as_rejection(payload: RejectionCreate, recruiter: Member, *, actor: str, now
                      **_fields(payload, recruiter))
 
 
-def _store(session: Session, payload: RejectionCreate, recruiter: Member, actor: str
-           ) -> tuple[Rejection, str]:
-    """The stored rejection and what happened: "created", "resubmitted" or "known"."""
-    rejection_id = rejection_id_for(payload.applicant.id, payload.vacancy.id)
+def _store_all(session: Session, orders: Sequence[Order], actor: str
+               ) -> list[tuple[Rejection, str] | RejectionRefused]:
+    """Each stored rejection and what happened to it ("created", "resubmitted" or "known"), or
+    why it was refused; one transaction for a whole batch."""
     now = datetime.now(UTC)
-    fields = _fields(payload, recruiter)
-    row = session.get(Rejection, rejection_id)
-    if row is None:
-        row = as_rejection(payload, recruiter, actor=actor, now=now)
-        session.add(row)
-        session.add(event(rejection_id, "received", "received", at=now, actor=actor,
-                          detail=_summary(payload, recruiter)))
+    ids = [rejection_id_for(p.applicant.id, p.vacancy.id) for p, _ in orders]
+    rows = {row.id: row for row in session.exec(
+        select(Rejection).where(col(Rejection.id).in_(ids))).all()}
+    results: list[tuple[Rejection, str] | RejectionRefused] = []
+    for (payload, recruiter), rejection_id in zip(orders, ids, strict=True):
+        row = rows.get(rejection_id)
+        if row is None:
+            row = rows[rejection_id] = as_rejection(payload, recruiter, actor=actor, now=now)
+            row.mailing_id = mailing_id_for(payload.vacancy.id)
+            session.add(row)
+            session.add(event(rejection_id, "received", "received", at=now, actor=actor,
+                              detail=_summary(payload, recruiter)))
+            results.append((row, "created"))
+            continue
         try:
-            session.commit()
-            return row, "created"
-        except IntegrityError:
-            session.rollback()  # the same rejection posted at the same moment: that one won
-            row = session.get(Rejection, rejection_id)
-            assert row is not None
+            results.append((row, _store_again(session, row, payload, recruiter, actor, now)))
+        except RejectionRefused as refused:
+            results.append(refused)
+    try:
+        session.commit()
+    except IntegrityError:  # the same rejection posted at the same moment elsewhere: it won
+        session.rollback()
+        if len(orders) == 1:
+            return _store_all(session, orders, actor)  # known now
+        return [result for order in orders for result in _store_all(session, [order], actor)]
+    return results
+
+
+def _store_again(session: Session, row: Rejection, payload: RejectionCreate, recruiter: Member,
+                 actor: str, now: datetime) -> str:
+    """A rejection seen before: sent again after a cancel or a refusal ("resubmitted"), the
+    same one again ("known"), or other content (RejectionRefused, 409)."""
+    fields = _fields(payload, recruiter)
     if row.status in ("cancelled", "failed"):
         for name, value in fields.items():
             setattr(row, name, value)
@@ -125,22 +156,27 @@ def _store(session: Session, payload: RejectionCreate, recruiter: Member, actor:
         row.round += 1
         row.status, row.send_at, row.sent_at, row.cancelled_at, row.error = (
             "scheduled", None, None, None, None)
+        row.mailing_id = mailing_id_for(row.vacancy_id)
+        row.survey_at = row.survey_status = None
         session.add(row)
         session.add(event(row.id, f"resubmitted-{row.round}", "resubmitted", at=now,
                           actor=actor, detail=_summary(payload, recruiter)))
-        session.commit()
-        return row, "resubmitted"
+        return "resubmitted"
     if _differs(row, fields):
         advice = (f"cancel it first (DELETE /api/rejections/{row.id}), then send the new one"
                   if row.status == "scheduled" else "the applicant has had their email")
         raise RejectionRefused(Refusal(
             f"a rejection of {row.applicant_name} for {row.vacancy_title} is already "
             f"{row.status}, with other content; {advice}", "reasons"), status_code=409)
-    return row, "known"
+    if row.status == "scheduled" and row.send_at is None and row.mailing_id is None:
+        row.mailing_id = mailing_id_for(row.vacancy_id)  # its own workflow never started
+        session.add(row)
+    return "known"
 
 
 async def _previous_run_closed(client: Client, rejection_id: str) -> None:
-    """A cancelled run may still be finishing; the new round must not join it."""
+    """A cancelled rejection's own workflow (from before vacancy mailings) may still be
+    finishing; the new round must not race it."""
     handle = client.get_workflow_handle(rejection_id)
     deadline = asyncio.get_running_loop().time() + RESTART_WAIT_S
     while asyncio.get_running_loop().time() < deadline:
@@ -152,47 +188,74 @@ async def _previous_run_closed(client: Client, rejection_id: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _planned(engine: Engine, rejection_id: str, *, round_: int) -> datetime:
-    """When the email goes out, as soon as the workflow's first step has decided it (the API
-    answers with it). Read from the database, where that step writes it."""
+async def _planned(engine: Engine, rounds: dict[str, int]) -> dict[str, datetime]:
+    """When each email goes out, as soon as the mailing's first round has decided it (the API
+    answers with it). Read from the database, where that round writes it."""
     deadline = asyncio.get_running_loop().time() + PLAN_WAIT_S
     pause = 0.005
     while True:
         with session_for(engine) as session:
-            row = session.get(Rejection, rejection_id)
-        if row is not None and row.round == round_ and row.send_at is not None:
-            return row.send_at
+            planned = {id_: send_at for id_, round_, send_at in session.exec(
+                select(Rejection.id, Rejection.round, Rejection.send_at)
+                .where(col(Rejection.id).in_(list(rounds)))).all()
+                if send_at is not None and round_ == rounds[id_]}
+        if len(planned) == len(rounds):
+            return planned
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{rejection_id}: no send time planned within {PLAN_WAIT_S:g} s; "
-                               "is a worker running?")
+            raise TimeoutError(f"{len(rounds) - len(planned)} rejections got no send time within "
+                               f"{PLAN_WAIT_S:g} s; is a worker running?")
         await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.1)
+        pause = min(pause * 2, 0.02)  # the recruiter waits: a cheap read, asked often
+
+
+def _forget(engine: Engine, rejection_ids: list[str]) -> None:
+    """Rejections whose mailing could not be told: gone, so the retry starts cleanly."""
+    with session_for(engine) as session:
+        session.exec(delete(RejectionEvent).where(  # type: ignore[call-overload]
+            col(RejectionEvent.rejection_id).in_(rejection_ids)))
+        session.exec(delete(Rejection).where(  # type: ignore[call-overload]
+            col(Rejection.id).in_(rejection_ids)))
+        session.commit()
+
+
+async def schedule_rejections(orders: Sequence[Order], *, actor: str, engine: Engine,
+                              client: Client, task_queue: str
+                              ) -> list[Scheduled | RejectionRefused]:
+    """Store the rejections once and tell their vacancies' mailings; answer, for each, when
+    it goes out (or why it was refused)."""
+    with session_for(engine) as session:
+        stored = _store_all(session, orders, actor)
+    waiting = {row.id: row for row, what in _accepted(stored)
+               if what != "known" or (row.send_at is None and row.status == "scheduled")}
+    for row, what in _accepted(stored):
+        if what == "resubmitted":
+            await _previous_run_closed(client, row.id)
+    try:
+        for mailing_id in sorted({row.mailing_id for row in waiting.values() if row.mailing_id}):
+            await client.start_workflow(
+                RejectionMailingWorkflow.run, MailingInput(mailing_id), id=mailing_id,
+                task_queue=task_queue, start_signal="rejections_added",
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+    except BaseException:
+        _forget(engine, [row.id for row, what in _accepted(stored) if what == "created"])
+        raise
+    send_at = await _planned(engine, {row.id: row.round for row in waiting.values()})
+    return [result if isinstance(result, RejectionRefused) else Scheduled(
+        RejectionReceipt(rejection_id=result[0].id, status="scheduled",
+                         send_at=send_at[result[0].id]) if result[0].id in waiting
+        else receipt_of(result[0]), created=result[1] != "known") for result in stored]
+
+
+def _accepted(stored: list[tuple[Rejection, str] | RejectionRefused]
+              ) -> list[tuple[Rejection, str]]:
+    return [result for result in stored if not isinstance(result, RejectionRefused)]
 
 
 async def schedule_rejection(payload: RejectionCreate, *, recruiter: Member, actor: str,
                              engine: Engine, client: Client, task_queue: str) -> Scheduled:
-    """Store the rejection once and start its workflow; answer with when it goes out."""
-    with session_for(engine) as session:
-        row, what = _store(session, payload, recruiter, actor)
-    if what == "known" and (row.send_at is not None or row.status != "scheduled"):
-        return Scheduled(receipt_of(row), created=False)
-    if what == "resubmitted":
-        await _previous_run_closed(client, row.id)
-    try:
-        await client.start_workflow(
-            RejectionWorkflow.run, RejectionInput(rejection_id=row.id), id=row.id,
-            task_queue=task_queue,
-            # A new run only after a cancelled or refused one: the database decides that.
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-    except BaseException:
-        if what == "created":  # nothing started: forget it, so the retry starts cleanly
-            with session_for(engine) as session:
-                session.exec(delete(RejectionEvent).where(  # type: ignore[call-overload]
-                    RejectionEvent.rejection_id == row.id))
-                session.exec(delete(Rejection).where(Rejection.id == row.id))  # type: ignore[call-overload]
-                session.commit()
-        raise
-    send_at = await _planned(engine, row.id, round_=row.round)
-    return Scheduled(RejectionReceipt(rejection_id=row.id, status="scheduled", send_at=send_at),
-                     created=what != "known")
+    """Store one rejection once and tell its vacancy's mailing; answer when it goes out."""
+    result, = await schedule_rejections([(payload, recruiter)], actor=actor, engine=engine,
+                                        client=client, task_queue=task_queue)
+    if isinstance(result, RejectionRefused):
+        raise result
+    return result

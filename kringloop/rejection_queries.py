@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from kringloop.database import change_once
@@ -35,6 +35,22 @@ def record_step_once(*, session: Session, step: RejectionEvent,
     """The rejection changed and its timeline entry added, once (see `change_once`)."""
     return change_once(session=session, model=Rejection, key=step.rejection_id, step=step,
                        change=change)
+
+
+def cancel_scheduled(*, session: Session, row: Rejection, actor: str, at: datetime,
+                     detail: str = "before sending: no email will go out") -> Rejection:
+    """Cancel a rejection its mailing has not taken yet; the row as it is now (still "sending"
+    or "sent" when the mailing was first). The mailing only takes rows that are scheduled."""
+    cancelled = session.execute(update(Rejection).where(
+        Rejection.id == row.id, Rejection.status == "scheduled", Rejection.round == row.round)
+        .values(status="cancelled", cancelled_at=at))
+    if cancelled.rowcount:  # type: ignore[attr-defined]
+        session.add(event(row.id, f"cancelled-{row.round}", "cancelled", at=at, actor=actor,
+                          detail=detail))
+    session.commit()
+    now = session.get(Rejection, row.id, populate_existing=True)
+    assert now is not None
+    return now
 
 
 def events_of(*, session: Session, rejection_id: str) -> list[RejectionEvent]:

@@ -76,6 +76,12 @@ def rejection_id_for(applicant_id: str, vacancy_id: str) -> str:
     return f"rej-{_slug(applicant_id)}-{_slug(vacancy_id)}-{digest}"
 
 
+def mailing_id_for(vacancy_id: str) -> str:
+    """The workflow id of the vacancy's rejection mailing."""
+    digest = hashlib.sha256(vacancy_id.encode()).hexdigest()[:8]
+    return f"rejections-{_slug(vacancy_id)}-{digest}"
+
+
 def survey_response_id_for(rejection_id: str) -> str:
     """The candidate-NPS answer's response id: a second click finds the first answer."""
     return f"cnps-{rejection_id}"

@@ -24,6 +24,7 @@ from kringloop.adoptions import adopt
 from kringloop.credentials import create_api_token
 from kringloop.database import session_for
 from kringloop.erasure import erase_respondent, stop_contacting
+from kringloop.rejections import mailing_id_for
 from kringloop.reports import loop_report, nps_report
 from kringloop.settings import Settings
 from kringloop.smtp_sink import start_smtp_sink
@@ -183,18 +184,22 @@ async def test_a_rejected_applicant_who_asks_to_be_forgotten_is_never_written_to
                                       json=rejection(person, reasons=[reason]))
     assert answer.status_code in (200, 202), answer.text
     rejection_id = answer.json()["rejection_id"]
-    simulated.started.append(rejection_id)
+    mailing = mailing_id_for(rejection(person)["vacancy"]["id"])
+    simulated.started.append(mailing)
 
     erased = await erase_respondent(person["id"], engine=simulated.engine,
                                     temporal=simulated.env.client, outbox=tmp_path / "outbox",
                                     actor="admin")
 
-    assert (erased.rejections, erased.running_workflows) == (1, 1)
-    # The hold passes, working hours come and go: the rejection never goes out.
-    assert await simulated.finished(rejection_id) == "cancelled"
+    assert erased.rejections == 1
+    # The hold passes, working hours come and go: the mailing ends, the rejection never out.
+    await simulated.finished(mailing)
+    assert not simulated.smtp.received
     assert mail_copies(tmp_path / "outbox") == []
     found = (await simulated.api.get(f"/api/rejections/{rejection_id}", headers=ADMIN)).json()
     assert found["status"] == "cancelled" and found["applicant"]["id"] == "[erased]"
+    assert [e["kind"] for e in found["timeline"]][-2:] == ["cancelled", "erased"]
+    assert found["timeline"][-2]["detail"].startswith("personal data erased before sending")
     assert [r["code"] for r in found["reasons"]] == ["certification"]
     stored = stored_text(simulated.engine)
     # (The rejection's own id, made from the ATS's applicant id and the vacancy, stays a key.)

@@ -5,6 +5,9 @@ recruiter's own `send_at`) → wait for it, unless the recruiter cancels first �
 with its concrete reasons and the feedback-call link → some days later, the candidate-NPS
 survey (skipped when the applicant already asked for a feedback call: that case asks for a
 score after the conversation). One workflow per applicant and vacancy; its id is the rejection's.
+
+New rejections go out through their vacancy's mailing (`workflows/rejection_mailing.py`); this
+workflow stays registered for the rejections made before, still on hold or awaiting a survey.
 """
 
 from __future__ import annotations

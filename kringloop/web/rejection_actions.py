@@ -4,7 +4,6 @@ an ApiError with a message and the field it is about."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +23,18 @@ from kringloop.models import (
     RejectionCreate,
     RejectionReceipt,
 )
-from kringloop.rejection_intake import RejectionRefused, considered, schedule_rejection
-from kringloop.rejections import may_reject, may_see
+from kringloop.rejection_intake import (
+    Order,
+    RejectionRefused,
+    considered,
+    schedule_rejection,
+    schedule_rejections,
+)
+from kringloop.rejection_queries import cancel_scheduled
+from kringloop.rejections import Refusal, may_reject, may_see
 from kringloop.web.deps import Services
 from kringloop.web.errors import ApiError
 from workflows.rejection import RejectionWorkflow
-
-# How many rejections of a batch are scheduled at once.
-BATCH_CONCURRENCY = 20
 
 
 def require_recruiter(services: Services, caller: Principal) -> None:
@@ -77,30 +80,41 @@ def _item_of(raw: dict[str, Any], vacancy_id: str, batch: RejectionBatch
 async def schedule_batch(services: Services, caller: Principal, vacancy_id: str,
                          batch: RejectionBatch) -> BatchResult:
     """Each item checked and answered on its own: the accepted ones go ahead even when others
-    are refused."""
+    are refused. The accepted ones are stored together and go out in one mailing."""
     require_recruiter(services, caller)
-    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
-
-    async def one(index: int, raw: dict[str, Any]) -> BatchItemResult:
+    now = datetime.now(UTC)
+    results: dict[int, BatchItemResult] = {}
+    orders: dict[int, Order] = {}
+    for index, raw in enumerate(batch.items):
         applicant = raw.get("applicant")
         given_id = applicant.get("id") if isinstance(applicant, dict) else None
         applicant_id = given_id if isinstance(given_id, str) else None  # a number is no id
         payload = _item_of(raw, vacancy_id, batch)
-        if isinstance(payload, tuple):
-            return _refused(index, applicant_id, *payload)
         try:
-            async with gate:
-                receipt, _ = await schedule(services, caller, payload)
+            if isinstance(payload, tuple):
+                raise RejectionRefused(Refusal(*payload))
+            orders[index] = (payload, considered(payload, org=services.org, caller=caller,
+                                                 now=now))
         except RejectionRefused as refused:
-            return _refused(index, applicant_id, refused.refusal.message, refused.refusal.field)
-        return BatchItemResult(index=index, applicant_id=payload.applicant.id, accepted=True,
-                               rejection_id=receipt.rejection_id, status=receipt.status,
-                               send_at=receipt.send_at)
-
-    results = await asyncio.gather(*(one(i, raw) for i, raw in enumerate(batch.items)))
-    accepted = sum(r.accepted for r in results)
+            results[index] = _refused(index, applicant_id, refused.refusal.message,
+                                      refused.refusal.field)
+    scheduled = await schedule_rejections(
+        list(orders.values()), actor=caller.name, engine=services.engine,
+        client=services.temporal, task_queue=services.settings.task_queue)
+    for (index, (payload, _)), outcome in zip(orders.items(), scheduled, strict=True):
+        if isinstance(outcome, RejectionRefused):
+            results[index] = _refused(index, payload.applicant.id, outcome.refusal.message,
+                                      outcome.refusal.field)
+        else:
+            receipt = outcome.receipt
+            results[index] = BatchItemResult(
+                index=index, applicant_id=payload.applicant.id, accepted=True,
+                rejection_id=receipt.rejection_id, status=receipt.status,
+                send_at=receipt.send_at)
+    ordered = [results[index] for index in sorted(results)]
+    accepted = sum(r.accepted for r in ordered)
     return BatchResult(vacancy_id=vacancy_id, accepted=accepted,
-                       refused=len(results) - accepted, results=results)
+                       refused=len(ordered) - accepted, results=ordered)
 
 
 def rejection_in_reach(services: Services, caller: Principal, rejection_id: str) -> Rejection:
@@ -117,7 +131,13 @@ async def cancel(services: Services, caller: Principal, row: Rejection) -> None:
     never sent. Cancelling twice is fine; cancelling an email that has gone out is refused
     (409) with a clear message."""
     require_recruiter(services, caller)
-    if row.status == "scheduled":
+    if row.status == "scheduled" and row.mailing_id is not None:
+        with session_for(services.engine) as session:
+            now = cancel_scheduled(session=session, row=row, actor=caller.name,
+                                   at=datetime.now(UTC))
+        if now.status != "cancelled":  # the mailing took it first
+            raise ApiError(409, _too_late(now), field="status")
+    elif row.status == "scheduled":  # made before vacancy mailings: its own workflow decides
         try:
             await services.temporal.get_workflow_handle(row.id).execute_update(
                 RejectionWorkflow.cancel, Cancellation(actor=caller.name))
@@ -134,6 +154,8 @@ async def cancel(services: Services, caller: Principal, row: Rejection) -> None:
 
 
 def _too_late(row: Rejection) -> str:
+    if row.status == "sending":
+        return "the email is being sent right now and can no longer be cancelled"
     if row.status == "sent" and row.sent_at is not None:
         return (f"the email has already been sent ({row.sent_at:%Y-%m-%d %H:%M} UTC), so it "
                 "can no longer be cancelled")

@@ -19,6 +19,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from kringloop.database import session_for
 from kringloop.models import Rejection
+from kringloop.rejections import mailing_id_for
 from tests.conftest import ADMIN, Kringloop, body_of
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -66,14 +67,14 @@ class Recruiting:
                      ) -> httpx.Response:
         answer = await self.api.post("/api/rejections", json=body, headers=headers)
         if answer.status_code in (200, 202):
-            self.follow(answer.json()["rejection_id"])
+            self.follow(mailing_id_for(body["vacancy"]["id"]))
         return answer
 
     async def batch(self, vacancy: str, body: dict[str, Any]) -> httpx.Response:
         answer = await self.api.post(f"/api/vacancies/{vacancy}/rejections", json=body,
                                      headers=ADMIN)
-        if answer.status_code in (202, 422) and "results" in answer.json():
-            self.follow(*(r["rejection_id"] for r in answer.json()["results"]))
+        if answer.status_code in (202, 422) and answer.json().get("accepted"):
+            self.follow(mailing_id_for(vacancy))
         return answer
 
     async def rejection(self, rejection_id: str) -> dict[str, Any]:
@@ -91,6 +92,13 @@ class Recruiting:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{rejection_id} did not get there: {found}")
             await asyncio.sleep(0.05)
+
+    def mailing_of(self, rejection_id: str) -> str:
+        """The workflow that sends the rejection: its vacancy's mailing."""
+        with session_for(self.kringloop.engine) as session:
+            row = session.get(Rejection, rejection_id)
+        assert row is not None and row.mailing_id is not None
+        return row.mailing_id
 
     async def ended(self, workflow_id: str, *, timeout: float = 10) -> str:
         """The workflow's status once it is no longer running (without unlocking time skipping,

@@ -121,7 +121,7 @@ async def test_the_candidate_survey_follows_after_two_days_and_a_low_score_opens
     case = await recruiting.kringloop.case_when(case_id, lambda c: c["assignee"])
     assert (case["program"], case["score"], case["team"]) == ("candidate", 3, "werving")
     assert case["respondent"]["email"] == lisa["email"]
-    assert await recruiting.ended(rejection_id) == "COMPLETED"
+    assert await recruiting.ended(recruiting.mailing_of(rejection_id)) == "COMPLETED"
 
     second = await recruiting.api.get(links[9])
     assert second.status_code == 200 and ">3<" in second.text, "the first click counts"
@@ -130,7 +130,8 @@ async def test_the_candidate_survey_follows_after_two_days_and_a_low_score_opens
     assert followed["case_ids"] == [case_id]
     answered = [e for e in followed["timeline"] if e["kind"] == "survey_answered"]
     assert len(answered) == 1 and "candidate NPS 3" in answered[0]["detail"]
-    await keep_history(recruiting.kringloop, rejection_id, "rejection_sent_then_surveyed")
+    await keep_history(recruiting.kringloop, recruiting.mailing_of(rejection_id),
+                       "rejection_mailing_sent_then_surveyed")
 
 
 async def test_a_high_candidate_score_is_recorded_without_a_case(recruiting: Recruiting) -> None:

@@ -69,7 +69,7 @@ async def test_the_reject_command_names_bad_lines_and_schedules_the_good_ones(
     assert "line 2:" not in output and "line 5:" not in output
     with session_for(kringloop_.engine) as session:
         scheduled = session.exec(select(Rejection).where(Rejection.vacancy_id == vacancy)).all()
-    recruiting_live.follow(*(r.id for r in scheduled))
+    recruiting_live.follow(*(r.mailing_id for r in scheduled))
     assert sorted((r.applicant_name, r.status) for r in scheduled) == [
         ("Kees Mol", "scheduled"), ("Lisa Jansen", "scheduled")]
     for rejection in scheduled:  # after the 24-hour hold: time to cancel a mistake

@@ -78,7 +78,7 @@ async def test_a_rejection_cancelled_during_the_hold_is_never_sent(
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["cancelled_at"]
     await recruiting.sleep(timedelta(days=5))
-    assert await recruiting.ended(rejection_id) == "COMPLETED"
+    assert await recruiting.ended(recruiting.mailing_of(rejection_id)) == "COMPLETED"
     assert not recruiting.kringloop.smtp.received
     found = await recruiting.rejection(rejection_id)
     assert found["status"] == "cancelled" and found["sent_at"] is None
@@ -86,7 +86,8 @@ async def test_a_rejection_cancelled_during_the_hold_is_never_sent(
     assert found["timeline"][-1]["actor"] == "admin"
     again = await recruiting.cancel(rejection_id)
     assert again.status_code == 200, "cancelling twice is harmless"
-    await keep_history(recruiting.kringloop, rejection_id, "rejection_cancelled_in_the_hold")
+    await keep_history(recruiting.kringloop, recruiting.mailing_of(rejection_id),
+                       "rejection_mailing_cancelled_in_the_hold")
 
 
 async def test_an_explicit_send_at_overrides_the_hold_and_the_window(
