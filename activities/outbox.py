@@ -243,7 +243,7 @@ def _settle(engine: Engine, settled: Sequence[_Settled]) -> None:
         return
     # No flush before each record's statement: the timeline rows go in together at commit.
     with session_for(engine) as session, session.no_autoflush:
-        session.execute(_STATUS_CHANGE, [
+        session.connection().execute(_STATUS_CHANGE, [
             _status_change(o.sending.outgoing.key, o.status, o.error) for o in settled])
         for outcome in settled:
             outgoing = outcome.sending.outgoing

@@ -109,7 +109,7 @@ class RejectionMailingActivities:
 
         def record(session: Session, status: str, detail: str) -> None:
             sent = status == "sent"
-            session.execute(_EMAIL_OUTCOME, {
+            session.connection().execute(_EMAIL_OUTCOME, {
                 "rejection": row.id, "status": status, "sent_at": now if sent else None,
                 "error": None if sent else detail, "survey_at": survey_at if sent else None})
             session.add(event(row.id, f"{order.key}:{status}",
@@ -153,7 +153,7 @@ class RejectionMailingActivities:
         order = RejectionEmail(rejection_id=row.id, kind="cnps", key=f"{row.id}:cnps:{row.round}")
 
         def record(session: Session, status: str, detail: str) -> None:
-            session.execute(_SURVEY_OUTCOME, {"rejection": row.id, "survey_status": status})
+            session.connection().execute(_SURVEY_OUTCOME, {"rejection": row.id, "survey_status": status})
             session.add(event(row.id, f"{order.key}:{status}",
                               "email_sent" if status == "sent" else "email_failed",
                               at=now, detail=detail))
