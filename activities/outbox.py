@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import aiosmtplib
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from temporalio import activity
@@ -98,21 +98,20 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
             settled.append(_Settled(sending, "sent"))
             outcomes[key] = (EmailReceipt(key=key, message_id=message_id, sent=True), False)
     try:
-        with engine.connect() as handing_over:
-            for sending in batch:
-                if sending.outgoing.key in outcomes:
-                    continue
-                outcome = await _deliver_one(sending, found[sending.outgoing.key].message_id,
-                                             handing_over, engine=engine, settings=settings)
-                settled.append(outcome)
-                outcomes[sending.outgoing.key] = outcome.receipt(found)
+        for sending in batch:
+            if sending.outgoing.key in outcomes:
+                continue
+            outcome = await _deliver_one(sending, found[sending.outgoing.key].message_id,
+                                         engine=engine, settings=settings, give_up_at=give_up_at)
+            settled.append(outcome)
+            outcomes[sending.outgoing.key] = outcome.receipt(found)
     finally:
         await _when_recorded(lambda: _settle(engine, settled), give_up_at=give_up_at)
     return [outcomes[s.outgoing.key] for s in batch]
 
 
-async def _deliver_one(sending: Sending, message_id: str, handing_over: Connection, *,
-                       engine: Engine, settings: Settings) -> _Settled:
+async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, settings: Settings,
+                       give_up_at: float) -> _Settled:
     outgoing = sending.outgoing
     message = build_message(sending.render(), kind=outgoing.kind, sender=settings.mail_from,
                             to=outgoing.to, message_id=message_id, reply_to=outgoing.reply_to)
@@ -120,8 +119,7 @@ async def _deliver_one(sending: Sending, message_id: str, handing_over: Connecti
 
     def hand_over() -> None:
         nonlocal handed_over
-        handing_over.execute(_STATUS_CHANGE, _status_change(outgoing.key, "handed_over"))
-        handing_over.commit()
+        _set_status(engine, outgoing.key, "handed_over")
         handed_over = True
 
     try:
@@ -141,8 +139,8 @@ async def _deliver_one(sending: Sending, message_id: str, handing_over: Connecti
             # The server answered 4xx to the final dot, or went away before answering: as
             # RFC 5321 has it, the email counts as not delivered and the retry sends it. (A
             # crash of this worker instead leaves the row handed over: the retry sends nothing.)
-            await _when_recorded(lambda: _settle(engine, [_Settled(sending, "pending")]),
-                                 give_up_at=time.monotonic() + _patience())
+            await _when_recorded(lambda: _set_status(engine, outgoing.key, "pending"),
+                                 give_up_at=give_up_at)
         raise
     log.info("email sent", extra={"kind": outgoing.kind, "case_id": outgoing.case_id,
                                   "message_id": message_id})
@@ -181,8 +179,7 @@ class _Found(NamedTuple):
 
 @dataclass(frozen=True)
 class _Settled:
-    """Where an email of the batch ended up: sent, failed (with the server's reason) or back to
-    pending."""
+    """Where an email of the batch ended up: sent, or failed with the server's reason."""
 
     sending: Sending
     status: str
@@ -234,6 +231,13 @@ def _status_change(key: str, status: str, error: str | None = None) -> dict[str,
     """Parameters for `_STATUS_CHANGE`."""
     return {"changed_key": key, "status": status, "error": error,
             "sent_at": datetime.now(UTC) if status == "sent" else None}
+
+
+def _set_status(engine: Engine, key: str, status: str) -> None:
+    """One row's status on its own, between two awaits: no connection is held across an await
+    (the pool would run dry under many emails in flight, and its wait blocks the event loop)."""
+    with engine.begin() as connection:
+        connection.execute(_STATUS_CHANGE, _status_change(key, status))
 
 
 def _settle(engine: Engine, settled: Sequence[_Settled]) -> None:

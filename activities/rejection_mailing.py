@@ -9,6 +9,7 @@ takes rows that are still scheduled.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -27,9 +28,13 @@ from kringloop.rejection_queries import event
 from kringloop.rejections import send_moment, survey_moment
 from kringloop.settings import Settings
 
-# Emails per round: a round is one activity, and it must end well inside its timeout even
-# with a slow mail server; the next round follows at once.
+# Emails per round: a round is one activity, and the next round follows at once.
 ROUND_SIZE = 250
+# A round stops sending after this long (checked every PART emails), so that a slow mail
+# server never keeps a recruiter waiting for the send times of rejections just added: the
+# next round plans them first.
+ROUND_SECONDS = 2.0
+PART = 25
 
 _REJECTION = Rejection.__table__  # type: ignore[attr-defined]
 # Built once: they run for every email (see `outbox._STATUS_CHANGE`).
@@ -52,12 +57,17 @@ class RejectionMailingActivities:
     async def mail_due(self, mailing: MailingRound) -> MailingProgress:
         """Plan the rejections that have no moment yet, send the rejections and surveys that
         are due, and say when the next one is."""
+        cut_off = time.monotonic() + ROUND_SECONDS
         self._plan(mailing)
         rejections = self._take_due_rejections(mailing)
         surveys = self._take_due_surveys(mailing)
-        await send_each_once([self._rejection_email(row, mailing.now) for row in rejections]
-                             + [self._survey_email(row, mailing.now) for row in surveys],
-                             engine=self.engine, settings=self.settings)
+        emails = ([self._rejection_email(row, mailing.now) for row in rejections]
+                  + [self._survey_email(row, mailing.now) for row in surveys])
+        for start in range(0, len(emails), PART):
+            await send_each_once(emails[start:start + PART], engine=self.engine,
+                                 settings=self.settings)
+            if time.monotonic() > cut_off and start + PART < len(emails):
+                return MailingProgress(next_at=mailing.now, more_due=True)
         return MailingProgress(next_at=self._next_moment(mailing.mailing_id),
                                more_due=max(len(rejections), len(surveys)) >= ROUND_SIZE)
 
@@ -153,7 +163,8 @@ class RejectionMailingActivities:
         order = RejectionEmail(rejection_id=row.id, kind="cnps", key=f"{row.id}:cnps:{row.round}")
 
         def record(session: Session, status: str, detail: str) -> None:
-            session.connection().execute(_SURVEY_OUTCOME, {"rejection": row.id, "survey_status": status})
+            session.connection().execute(_SURVEY_OUTCOME,
+                                         {"rejection": row.id, "survey_status": status})
             session.add(event(row.id, f"{order.key}:{status}",
                               "email_sent" if status == "sent" else "email_failed",
                               at=now, detail=detail))

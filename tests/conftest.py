@@ -80,6 +80,7 @@ class MailServer:
     received: list[EmailMessage] = field(default_factory=list)
     refuse_recipients: dict[str, str] = field(default_factory=dict)
     temporary_failures: int = 0
+    answer_delay_s: float = 0.0  # a slow relay: each email's final answer waits this long
     connections: set[tuple[str, int]] = field(default_factory=set)  # client (host, port) seen
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str,
@@ -91,6 +92,8 @@ class MailServer:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.connections.add(tuple(session.peer))
+        if self.answer_delay_s:
+            await asyncio.sleep(self.answer_delay_s)
         if self.temporary_failures > 0:
             self.temporary_failures -= 1
             return "451 Try again later"

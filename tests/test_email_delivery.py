@@ -15,13 +15,14 @@ import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlmodel import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
-from kringloop.case_messages import CaseEmail
+from activities.outbox import Outgoing, send_once
+from kringloop.case_messages import CaseEmail, EmailReceipt
 from kringloop.database import session_for
 from kringloop.emails import Email
 from kringloop.mail_delivery import Recipient, build_message, deliver, message_id_for
@@ -136,7 +137,8 @@ SENDING_WORKER = """
 import asyncio, sys
 from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities
-from kringloop.case_messages import CaseEmail
+from activities.outbox import Outgoing, send_once
+from kringloop.case_messages import CaseEmail, EmailReceipt
 from kringloop.database import make_engine
 from kringloop.org import load_organisation
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
@@ -279,3 +281,25 @@ async def test_a_connection_the_mail_server_dropped_is_not_reused(settings: Sett
         controller.stop()
     assert [m["Subject"] for m in first.received] == ["Mail 1"]
     assert [m["Subject"] for m in second.received] == ["Mail 2"]
+
+
+async def test_many_emails_in_flight_hold_no_database_connection_while_smtp_answers(
+    database_url: str, engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    """Fifty email activities run at once in a worker; a connection held across an await
+    would empty the pool, and the pool's wait blocks the event loop the others need."""
+    one_connection = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+
+    async def send_one(number: int) -> EmailReceipt:
+        email, recipient, key = mail(number)
+        return await send_once(Outgoing(key=key, kind="note", to=recipient), lambda: email,
+                               engine=one_connection, settings=settings,
+                               record=lambda session, status, detail: None)
+
+    try:
+        receipts = await asyncio.gather(*(send_one(n) for n in range(20)))
+    finally:
+        one_connection.dispose()
+    assert all(r.sent for r in receipts)
+    assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(20))
+    assert [row.status for row in outbox(engine)] == ["sent"] * 20

@@ -19,7 +19,7 @@ from kringloop.models import OutboxMessage, Rejection
 from kringloop.rejection_import import run_rejection_import
 from kringloop.rejections import mailing_id_for, rejection_id_for
 from tests.conftest import body_of
-from tests.rejections.conftest import Recruiting, applicant
+from tests.rejections.conftest import Recruiting, applicant, rejection
 
 BATCH = 200
 
@@ -104,6 +104,30 @@ async def test_a_mail_server_failing_in_the_middle_of_a_batch_still_delivers_eac
             Rejection.vacancy_id == vacancy)).all()
     assert sorted(statuses) == ["sent"] * count
     assert sorted(tries)[-1] == 2 and sum(tries) < 2 * count, "only the unsent were tried again"
+
+
+async def test_a_recruiter_adding_a_rejection_while_a_slow_mail_server_takes_a_batch_waits_seconds(
+    recruiting_live: Recruiting,
+) -> None:
+    smtp, vacancy, count = recruiting_live.kringloop.smtp, f"v-{uuid.uuid4().hex[:8]}", 160
+    smtp.answer_delay_s = 0.05  # 160 emails: eight seconds of sending
+    now = datetime.now(UTC).isoformat()
+    batch = await recruiting_live.batch(vacancy, {"vacancy_title": "Fietsenmaker", "items": [
+        {"applicant": applicant(f"{vacancy}-{n}"), "stage": "screening", "send_at": now,
+         "reasons": [{"code": "experience", "sentence": own_reason(n)}]} for n in range(count)]})
+    assert batch.status_code == 202, batch.text
+    await smtp.wait_for(5)
+    clock = asyncio.get_running_loop().time
+
+    started = clock()
+    late = await recruiting_live.reject(rejection(applicant(f"{vacancy}-late"), vacancy=vacancy))
+    answered = clock() - started
+
+    assert late.status_code == 202, late.text
+    assert late.json()["send_at"], "the recruiter is told when it goes out"
+    assert answered < 4, f"answered after {answered:.1f} s, behind the batch's sending"
+    assert len(smtp.received) < count, "the batch was still going out"
+    await smtp.wait_for(count, timeout=60)
 
 
 SATURDAYS = "We zoeken iemand die elke zaterdag kan werken, en dat lukt jou niet."
