@@ -28,7 +28,13 @@ from temporalio.exceptions import ApplicationError
 from kringloop.case_messages import EmailReceipt
 from kringloop.database import session_for
 from kringloop.emails import Email
-from kringloop.mail_delivery import Recipient, build_message, deliver, message_id_for
+from kringloop.mail_delivery import (
+    SMTP_TIMEOUT_S,
+    Recipient,
+    build_message,
+    deliver,
+    message_id_for,
+)
 from kringloop.models import OutboxMessage
 from kringloop.settings import Settings
 
@@ -63,25 +69,30 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
     """Send `outgoing` unless its outbox row says it was sent, refused or handed over already.
     A 5xx from the mail server now raises the non-retryable `EmailRejected`."""
     (receipt, refused_now), = await _send_each(
-        [Sending(outgoing, render, record)], engine=engine, settings=settings)
+        [Sending(outgoing, render, record)], engine=engine, settings=settings,
+        give_up_at=attempt_ends())
     if refused_now:
         raise ApplicationError(f"mail server refused the email: {receipt.error}",
                                type="EmailRejected", non_retryable=True)
     return receipt
 
 
-async def send_each_once(batch: Sequence[Sending], *, engine: Engine, settings: Settings
-                         ) -> list[EmailReceipt]:
+async def send_each_once(batch: Sequence[Sending], *, engine: Engine, settings: Settings,
+                         attempt_ends_at: float) -> list[EmailReceipt]:
     """`send_once` for many emails over kept connections, the bookkeeping in a few statements
     for the whole batch. A 5xx refuses only its own email; any other failure records what went
-    out so far and is raised, so the retried activity sends only the rest."""
-    return [receipt for receipt, _ in await _send_each(batch, engine=engine, settings=settings)]
+    out so far and is raised, so the retried activity sends only the rest. Emails the attempt
+    had no time left to start are left for the next one: only the others have a receipt."""
+    return [receipt for receipt, _ in await _send_each(batch, engine=engine, settings=settings,
+                                                         give_up_at=attempt_ends_at)]
 
 
-async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Settings
-                     ) -> list[tuple[EmailReceipt, bool]]:
-    """Each email's receipt, and whether the mail server refused it in this call."""
-    give_up_at = time.monotonic() + _patience()
+async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Settings,
+                     give_up_at: float) -> list[tuple[EmailReceipt, bool]]:
+    """Each handled email's receipt, and whether the mail server refused it in this call."""
+    # An email started later than this could outlive the attempt (a mail server may take its
+    # whole timeout to answer), and a retry running beside it would send it a second time.
+    last_start = give_up_at - SMTP_TIMEOUT_S
     sender = settings.mail_from
     found = _claim(engine, [s.outgoing for s in batch], sender)
     outcomes: dict[str, tuple[EmailReceipt, bool]] = {}
@@ -101,13 +112,15 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
         for sending in batch:
             if sending.outgoing.key in outcomes:
                 continue
+            if outcomes and time.monotonic() > last_start:  # (the first always goes)
+                break
             outcome = await _deliver_one(sending, found[sending.outgoing.key].message_id,
                                          engine=engine, settings=settings, give_up_at=give_up_at)
             settled.append(outcome)
             outcomes[sending.outgoing.key] = outcome.receipt(found)
     finally:
         await _when_recorded(lambda: _settle(engine, settled), give_up_at=give_up_at)
-    return [outcomes[s.outgoing.key] for s in batch]
+    return [outcomes[s.outgoing.key] for s in batch if s.outgoing.key in outcomes]
 
 
 async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, settings: Settings,
@@ -147,11 +160,12 @@ async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, set
     return _Settled(sending, "sent")
 
 
-def _patience() -> float:
-    """How long this attempt may go on: its start-to-close timeout, less a margin, so that a
-    retry of the activity never runs beside it."""
+def attempt_ends() -> float:
+    """When an activity attempt starting now must be done (monotonic clock): its
+    start-to-close timeout, less a margin, so that a retry of the activity never runs beside
+    it."""
     timeout = activity.info().start_to_close_timeout if activity.in_activity() else None
-    return (timeout or timedelta(minutes=1)).total_seconds() - 10
+    return time.monotonic() + (timeout or timedelta(minutes=1)).total_seconds() - 10
 
 
 async def _when_recorded(write: Callable[[], None], *, give_up_at: float) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, and_, bindparam, func, update
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from activities.outbox import Outgoing, RecordStep, Sending, send_each_once
+from activities.outbox import Outgoing, RecordStep, Sending, attempt_ends, send_each_once
 from activities.rejections import RejectionActivities, local_time
 from kringloop.case_messages import MailingProgress, MailingRound, RejectionEmail
 from kringloop.database import session_for
@@ -57,16 +57,18 @@ class RejectionMailingActivities:
     async def mail_due(self, mailing: MailingRound) -> MailingProgress:
         """Plan the rejections that have no moment yet, send the rejections and surveys that
         are due, and say when the next one is."""
-        cut_off = time.monotonic() + ROUND_SECONDS
+        cut_off, attempt_ends_at = time.monotonic() + ROUND_SECONDS, attempt_ends()
         self._plan(mailing)
         rejections = self._take_due_rejections(mailing)
         surveys = self._take_due_surveys(mailing)
         emails = ([self._rejection_email(row, mailing.now) for row in rejections]
                   + [self._survey_email(row, mailing.now) for row in surveys])
         for start in range(0, len(emails), PART):
-            await send_each_once(emails[start:start + PART], engine=self.engine,
-                                 settings=self.settings)
-            if time.monotonic() > cut_off and start + PART < len(emails):
+            part = emails[start:start + PART]
+            handled = await send_each_once(part, engine=self.engine, settings=self.settings,
+                                           attempt_ends_at=attempt_ends_at)
+            if len(handled) < len(part) or (time.monotonic() > cut_off
+                                            and start + PART < len(emails)):
                 return MailingProgress(next_at=mailing.now, more_due=True)
         return MailingProgress(next_at=self._next_moment(mailing.mailing_id),
                                more_due=max(len(rejections), len(surveys)) >= ROUND_SIZE)

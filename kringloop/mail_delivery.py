@@ -24,6 +24,10 @@ from aiosmtplib.typing import SMTPStatus
 from kringloop.emails import Email
 from kringloop.settings import Settings
 
+# Seconds a mail server may take to answer one command; the outbox starts no email later than
+# this before its activity's time is up.
+SMTP_TIMEOUT_S = 30
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -94,7 +98,7 @@ class SmtpConnections:
         connection = aiosmtplib.SMTP(
             hostname=settings.smtp_host, port=settings.smtp_port,
             username=settings.smtp_username, password=settings.smtp_password,
-            start_tls=settings.smtp_tls, timeout=30)
+            start_tls=settings.smtp_tls, timeout=SMTP_TIMEOUT_S)
         await connection.connect()
         return connection
 

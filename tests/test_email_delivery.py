@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,11 +22,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
-from activities.outbox import Outgoing, send_once
+from activities.outbox import Outgoing, Sending, send_each_once, send_once
 from kringloop.case_messages import CaseEmail, EmailReceipt
 from kringloop.database import session_for
 from kringloop.emails import Email
-from kringloop.mail_delivery import Recipient, build_message, deliver, message_id_for
+from kringloop.mail_delivery import (
+    SMTP_TIMEOUT_S,
+    Recipient,
+    build_message,
+    deliver,
+    message_id_for,
+)
 from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
 from kringloop.org import Organisation
 from kringloop.settings import PROJECT_ROOT, Settings
@@ -137,7 +144,7 @@ SENDING_WORKER = """
 import asyncio, sys
 from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities
-from activities.outbox import Outgoing, send_once
+from activities.outbox import Outgoing, Sending, send_each_once, send_once
 from kringloop.case_messages import CaseEmail, EmailReceipt
 from kringloop.database import make_engine
 from kringloop.org import load_organisation
@@ -303,3 +310,27 @@ async def test_many_emails_in_flight_hold_no_database_connection_while_smtp_answ
     assert all(r.sent for r in receipts)
     assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(20))
     assert [row.status for row in outbox(engine)] == ["sent"] * 20
+
+
+async def test_a_batch_whose_attempt_runs_out_of_time_leaves_the_rest_to_the_retry_once(
+    engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    """A slow relay: an email started near the end of the attempt could outlive it, and the
+    retry running beside it would send it again. So the late ones are left for the retry."""
+    smtp.answer_delay_s = 0.2
+    batch = [Sending(Outgoing(key=key, kind="note", to=recipient),
+                     lambda email=email: email, lambda session, status, detail: None)
+             for email, recipient, key in map(mail, range(10))]
+
+    def attempt_with(seconds_to_start_emails: float) -> float:
+        return time.monotonic() + SMTP_TIMEOUT_S + seconds_to_start_emails
+
+    first = await send_each_once(batch, engine=engine, settings=settings,
+                                 attempt_ends_at=attempt_with(0.3))
+    assert 1 <= len(first) < 10, "the attempt stopped starting emails when its time ran out"
+    assert sorted(r.status for r in outbox(engine)).count("pending") == 10 - len(first)
+
+    retry = await send_each_once(batch, engine=engine, settings=settings,
+                                 attempt_ends_at=attempt_with(60))
+    assert len(retry) == 10 and all(r.sent for r in retry)
+    assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(10))
