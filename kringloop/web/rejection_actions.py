@@ -133,10 +133,10 @@ async def cancel(services: Services, caller: Principal, row: Rejection) -> None:
     require_recruiter(services, caller)
     if row.status == "scheduled" and row.mailing_id is not None:
         with session_for(services.engine) as session:
-            now = cancel_scheduled(session=session, row=row, actor=caller.name,
-                                   at=datetime.now(UTC))
-        if now.status != "cancelled":  # the mailing took it first
-            raise ApiError(409, _too_late(now), field="status")
+            current = cancel_scheduled(session=session, row=row, actor=caller.name,
+                                       at=datetime.now(UTC))
+        if current.status != "cancelled":  # the mailing took it first
+            raise ApiError(409, _too_late(current), field="status")
     elif row.status == "scheduled":  # made before vacancy mailings: its own workflow decides
         try:
             await services.temporal.get_workflow_handle(row.id).execute_update(
