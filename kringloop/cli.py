@@ -4,6 +4,7 @@ give team members their sign-in secrets (passwords, personal API tokens)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -508,3 +509,25 @@ def bench(
 
     settings = _settings()
     raise typer.Exit(asyncio.run(run_bench(settings, quick=quick, console=console)))
+
+
+def main() -> None:
+    """The `kringloop` command: the app above, ended without the interpreter's teardown.
+
+    The Temporal client's Rust threads can abort a finishing process while Python tears itself
+    down ("PyGILState_Release: thread state … must be current", exit -6 instead of the
+    command's own code; temporalio/sdk-python#300, seen in CI after a correct `kringloop
+    import`). Every command has finished its work and closed what it opened by then, so the
+    output is flushed and the process ends with the command's exit code.
+    """
+    try:
+        app()
+        code: int = 0
+    except SystemExit as done:
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+        code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
