@@ -18,14 +18,13 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.outbox import Outgoing, RecordStep, Sending, attempt_ends, send_each_once
-from activities.rejections import RejectionActivities, local_time
+from activities.rejections import RejectionActivities
 from kringloop.case_messages import MailingProgress, MailingRound, RejectionEmail
 from kringloop.database import session_for
 from kringloop.mail_delivery import Recipient
 from kringloop.models import FeedbackCallRequest, Rejection
 from kringloop.org import Organisation
 from kringloop.rejection_queries import event
-from kringloop.rejections import send_moment, survey_moment
 from kringloop.settings import Settings
 
 # Emails per round: a round is one activity, and the next round follows at once.
@@ -78,20 +77,14 @@ class RejectionMailingActivities:
     def _plan(self, mailing: MailingRound) -> None:
         """Each new rejection's moment: the recruiter's, or after the hold inside working hours
         (the API answers the recruiter with it)."""
-        hold = self.letters.policy.rejection_hold_hours
         with session_for(self.engine) as session:
             for row in session.exec(select(Rejection).where(
                     Rejection.mailing_id == mailing.mailing_id, Rejection.status == "scheduled",
                     col(Rejection.send_at).is_(None))).all():
-                row.send_at = send_moment(decided_at=mailing.now, language=row.language,
-                                          hold_hours=hold, requested=row.requested_send_at,
-                                          time_scale=self.settings.time_scale)
-                why = ("at the moment the recruiter chose" if row.requested_send_at else
-                       f"after the {hold:g}-hour hold, inside working hours")
+                row.send_at, detail = self.letters.send_plan(row, decided_at=mailing.now)
                 session.add(row)
                 session.add(event(row.id, f"scheduled-{row.round}", "scheduled", at=mailing.now,
-                                  detail=f"to go out {local_time(row.send_at, row.language)}, "
-                                         f"{why}"))
+                                  detail=detail))
             session.commit()
 
     # Rejections --------------------------------------------------------------------------------
@@ -114,10 +107,7 @@ class RejectionMailingActivities:
     def _rejection_email(self, row: Rejection, now: datetime) -> Sending:
         order = RejectionEmail(rejection_id=row.id, kind="rejection",
                                key=f"{row.id}:rejection:{row.round}")
-        policy = self.letters.policy
-        survey_at = survey_moment(sent_at=now, language=row.language,
-                                  after_days=policy.cnps_after_days,
-                                  time_scale=self.settings.time_scale)
+        survey_at, survey_detail = self.letters.survey_plan(row, sent_at=now)
 
         def record(session: Session, status: str, detail: str) -> None:
             sent = status == "sent"
@@ -128,8 +118,7 @@ class RejectionMailingActivities:
                               "email_sent" if sent else "email_failed", at=now, detail=detail))
             if sent:
                 session.add(event(row.id, f"survey-scheduled-{row.round}", "survey_scheduled",
-                                  at=now, detail="candidate-NPS survey to go out "
-                                                 f"{local_time(survey_at, row.language)}"))
+                                  at=now, detail=survey_detail))
 
         return self._sending(row, order, record)
 

@@ -79,19 +79,12 @@ class RejectionActivities:
         with session_for(self.engine) as session:
             row = self._load(session, rejection_id)
         if row.send_at is None:
-            send_at = send_moment(decided_at=_now(), language=row.language,
-                                  hold_hours=self.policy.rejection_hold_hours,
-                                  requested=row.requested_send_at,
-                                  time_scale=self.settings.time_scale)
-            why = ("at the moment the recruiter chose" if row.requested_send_at else
-                   f"after the {self.policy.rejection_hold_hours:g}-hour hold, "
-                   "inside working hours")
+            send_at, detail = self.send_plan(row, decided_at=_now())
 
             def plan(rejection: Rejection) -> None:
                 rejection.send_at = send_at
 
-            if self._step(rejection_id, f"scheduled-{row.round}", "scheduled",
-                          f"to go out {local_time(send_at, row.language)}, {why}", plan):
+            if self._step(rejection_id, f"scheduled-{row.round}", "scheduled", detail, plan):
                 return RejectionPlan(send_at=send_at, round=row.round)
             with session_for(self.engine) as session:  # an earlier attempt planned it
                 row = self._load(session, rejection_id)
@@ -103,12 +96,30 @@ class RejectionActivities:
         """The candidate-NPS survey's moment: some days after the email, in working hours."""
         with session_for(self.engine) as session:
             row = self._load(session, rejection_id)
-        survey_at = survey_moment(sent_at=row.sent_at or _now(), language=row.language,
+        survey_at, detail = self.survey_plan(row, sent_at=row.sent_at or _now())
+        self._step(rejection_id, f"survey-scheduled-{row.round}", "survey_scheduled", detail)
+        return survey_at
+
+    # The moments, and how the timeline says them (the vacancy mailing plans with them too) ---
+
+    def send_plan(self, row: Rejection, *, decided_at: datetime) -> tuple[datetime, str]:
+        """When the email goes out: the recruiter's moment, or the hold and then the next
+        moment inside the applicant's working hours; and the timeline's words for it."""
+        hold = self.policy.rejection_hold_hours
+        send_at = send_moment(decided_at=decided_at, language=row.language, hold_hours=hold,
+                              requested=row.requested_send_at,
+                              time_scale=self.settings.time_scale)
+        why = ("at the moment the recruiter chose" if row.requested_send_at else
+               f"after the {hold:g}-hour hold, inside working hours")
+        return send_at, f"to go out {local_time(send_at, row.language)}, {why}"
+
+    def survey_plan(self, row: Rejection, *, sent_at: datetime) -> tuple[datetime, str]:
+        """The candidate-NPS survey's moment, some days after the email in working hours; and
+        the timeline's words for it."""
+        survey_at = survey_moment(sent_at=sent_at, language=row.language,
                                   after_days=self.policy.cnps_after_days,
                                   time_scale=self.settings.time_scale)
-        self._step(rejection_id, f"survey-scheduled-{row.round}", "survey_scheduled",
-                   f"candidate-NPS survey to go out {local_time(survey_at, row.language)}")
-        return survey_at
+        return survey_at, f"candidate-NPS survey to go out {local_time(survey_at, row.language)}"
 
     @activity.defn
     async def record_step(self, step: RejectionStep) -> None:
