@@ -49,8 +49,21 @@ def worker_tuning(*, strict_sandbox: bool = False) -> dict[str, Any]:
     }
 
 
+class KringloopWorker(Worker):
+    """The worker, and the activities that read the organisation file (routing, teams,
+    templates' names): a reloaded file reaches them without a restart."""
+
+    def __init__(self, client: Client, *, org_readers: list[Any], **options: Any) -> None:
+        super().__init__(client, **options)
+        self._org_readers = org_readers
+
+    def use_organisation(self, org: Organisation) -> None:
+        for activities in self._org_readers:
+            activities.org = org
+
+
 def build_worker(client: Client, *, settings: Settings, org: Organisation, engine: Engine,
-                 strict_sandbox: bool = False, outbox: Path | None = None) -> Worker:
+                 strict_sandbox: bool = False, outbox: Path | None = None) -> KringloopWorker:
     """`outbox`: the embedded SMTP sink's folder, whose copies retention also deletes."""
     case_activities = CaseActivities(engine=engine, org=org, time_scale=settings.time_scale)
     mail_activities = MailActivities(engine=engine, org=org, settings=settings)
@@ -58,8 +71,10 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
     mailing_activities = RejectionMailingActivities(engine=engine, org=org, settings=settings)
     digest_activities = DigestActivities(engine=engine, org=org, settings=settings)
     erasure_activities = ErasureActivities(engine=engine, outbox=outbox)
-    return Worker(
+    return KringloopWorker(
         client,
+        org_readers=[case_activities, mail_activities, rejection_activities, mailing_activities,
+                     digest_activities],
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[

@@ -43,7 +43,7 @@ async def embedded_stack(settings: Settings, *, home: Path | None = None, worker
         home = home or Path(folder)
         chosen = settings.model_copy(update={
             "home": home, "database_url": f"sqlite:///{home / 'bench.db'}", "web_port": 0,
-            "temporal_address": None, "temporal_db_file": None, "smtp_host": None,
+            "temporal_address": None, "temporal_storage": "memory", "smtp_host": None,
             "public_url": None, "admin_token": secrets.token_urlsafe(24),
             # The benchmark measures the pipeline, not the flood guard in front of it.
             "rate_limit_intake": "1000000/second", **updates})

@@ -30,6 +30,12 @@ class Principal:
     def leads(self, team_id: str | None) -> bool:
         return self.is_admin or (self.role == "lead" and self.sees_team(team_id))
 
+    @property
+    def standing(self) -> str:
+        """Role and teams, as a signed-in session remembers them: when the organisation file
+        changes either, the session ends (a lead made member keeps no lead's page open)."""
+        return ":".join([self.role, *sorted(self.team_ids)])
+
 
 ADMIN_TOKEN_HOLDER = Principal(email="admin", name="admin", role="admin", team_ids=frozenset())
 

@@ -21,7 +21,14 @@ from rich.table import Table
 from sqlmodel import Session
 
 from kringloop.access import Principal, principal_for
-from kringloop.credentials import api_tokens_of, create_api_token, revoke_api_token, set_password
+from kringloop.credentials import (
+    OPERATOR_LINK_LIFETIME,
+    api_tokens_of,
+    create_api_token,
+    create_magic_link,
+    revoke_api_token,
+    set_password,
+)
 from kringloop.database import make_engine, session_for
 from kringloop.erasure_records import ErasureSummary
 from kringloop.migrations import SchemaOutOfDate, ensure_schema
@@ -82,8 +89,26 @@ def _print_urls(running: Running) -> None:
     if running.outbox:
         console.print(f"  outbox       {running.outbox}   (every email as an .eml file)")
     if not running.settings.admin_token:
-        console.print(f"  admin token  {running.settings.api_admin_token}   "
-                      "(set KRINGLOOP_ADMIN_TOKEN to choose your own)")
+        # Where it is, never the token itself: whatever collects this output (a terminal's
+        # scrollback, a service's log) must not hold a key to every case.
+        _ = running.settings.api_admin_token  # made now if this is the first start
+        console.print(f"  admin token  in {(running.settings.home / 'admin_token').resolve()}"
+                      "   (or set KRINGLOOP_ADMIN_TOKEN)", markup=False, highlight=False)
+
+
+def _print_admin_sign_in(running: Running) -> None:
+    """The first admin's way in, as Jupyter prints its token URL: a one-time sign-in link, so
+    nobody has to read anyone's mail (the outbox keeps sign-in links from all but their owner)."""
+    if not running.web_url or not running.org.admins:
+        return
+    admin = running.org.admins[0]
+    with session_for(running.engine) as session:
+        secret = create_magic_link(session=session, email=admin.email,
+                                   lifetime=OPERATOR_LINK_LIFETIME)
+    hours = int(OPERATOR_LINK_LIFETIME.total_seconds() // 3600)
+    console.print(f"  sign in      {running.settings.base_url}/login/magic/{secret}   "
+                  f"(for {admin.email}: works once, for {hours} h; `kringloop member "
+                  "sign-in-link EMAIL` makes another)", markup=False, highlight=False)
 
 
 def _record_where(running: Running) -> None:
@@ -114,6 +139,7 @@ def up() -> None:
     def ready(running: Running) -> None:
         _record_where(running)  # first: whoever reads the URLs may run `import` at once
         _print_urls(running)
+        _print_admin_sign_in(running)
 
     try:
         _run(settings, worker=True, web=True, on_ready=ready)
@@ -203,7 +229,8 @@ def demo(
 
 # Sign-in secrets: `kringloop member ...` and `kringloop token ...` -------------------------------
 
-member_app = typer.Typer(help="Team members' sign-in: set a password.", no_args_is_help=True)
+member_app = typer.Typer(help="Team members' sign-in: a password, or a one-time link.",
+                         no_args_is_help=True)
 token_app = typer.Typer(help="Personal API tokens for the JSON API.", no_args_is_help=True)
 app.add_typer(member_app, name="member")
 app.add_typer(token_app, name="token")
@@ -260,6 +287,25 @@ def member_set_password(
             raise _refuse(str(refused)) from None
     console.print(f"Password set for {person.name} <{person.email}>.", markup=False,
                   highlight=False)
+
+
+@member_app.command("sign-in-link")
+def member_sign_in_link(
+    email: Annotated[str, typer.Argument(help="the member's email, as in the organisation file")],
+) -> None:
+    """A one-time sign-in link for a member, printed here: for the first sign-in of a team
+    without a mail server (the embedded outbox shows sign-in links to nobody but their owner)."""
+    settings = _settings()
+    person = _person(settings, email)
+    with _database(settings) as session:
+        secret = create_magic_link(session=session, email=person.email,
+                                   lifetime=OPERATOR_LINK_LIFETIME)
+    hours = int(OPERATOR_LINK_LIFETIME.total_seconds() // 3600)
+    console.print(f"One-time sign-in link for {person.name} <{person.email}> (works once, for "
+                  f"{hours} h; give it to them only):", markup=False, highlight=False)
+    stack = running_stack(home=settings.home)  # the `up` here may listen on a port of its own
+    base_url = stack.web_url if stack and stack.web_url else settings.base_url
+    console.print(f"{base_url}/login/magic/{secret}", markup=False, highlight=False)
 
 
 @token_app.command("create")
@@ -340,30 +386,41 @@ def report(
         "--from", formats=["%Y-%m-%d"], help="first day (UTC), e.g. 2026-01-01")] = None,
     last: Annotated[datetime | None, typer.Option(
         "--to", formats=["%Y-%m-%d"], help="last day (UTC), included")] = None,
-    group_by: Annotated[str, typer.Option(help="team, segment or week")] = "team",
+    month: Annotated[str | None, typer.Option(
+        help="one calendar month (UTC), e.g. 2026-11, instead of --from/--to; employee: the "
+             "only period, a month that has ended; the last one if not given")] = None,
+    group_by: Annotated[str | None, typer.Option(
+        help="team, segment or week (default team); employee: segment only")] = None,
 ) -> None:
     """NPS per team, segment or week (small groups hidden) and how each team closes the loop,
-    for the whole organisation, as an admin sees it in the workspace's report."""
+    for the whole organisation, as an admin sees it in the workspace's report. eNPS: one
+    calendar month, by department (segment)."""
     from datetime import UTC
 
     from kringloop.reports import (
-        Window,
+        ReportRefused,
         adopted_report,
         loop_report,
         nps_report,
         nps_rows,
+        report_grouping,
+        report_period,
     )
 
     settings = _settings()
     org = load_organisation(settings.org_file)
     if program not in org.programs:
         raise _refuse(f"--program: {program} is not one of {', '.join(org.programs)}")
-    if group_by not in ("team", "segment", "week"):
-        raise _refuse(f"--group-by: {group_by} is not one of team, segment, week")
-    window = Window.of_days(first.date() if first else None, last.date() if last else None)
+    try:
+        window = report_period(program=program, today=datetime.now(UTC).date(),
+                               first=first.date() if first else None,
+                               last=last.date() if last else None, month=month)
+        grouping = report_grouping(program=program, group_by=group_by)
+    except ReportRefused as refused:
+        raise _refuse(f"--{refused.field.replace('_', '-')}: {refused.reason}") from None
     with _database(settings) as session:
         nps = nps_report(session=session, org=org, program=program,  # type: ignore[arg-type]
-                         group_by=group_by, window=window)  # type: ignore[arg-type]
+                         group_by=grouping, window=window)
         loop = loop_report(session=session, org=org, programs=[program],
                            now=datetime.now(UTC), window=window)
         adopted = adopted_report(session=session, org=org, window=window) \
@@ -379,12 +436,13 @@ def report(
     def hours(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f} h"
 
-    table = Table(title=escape(f"NPS {program} by {group_by} (groups under "
+    in_month = f" in {window.month}" if month or program == "employee" else ""
+    table = Table(title=escape(f"NPS {program} by {grouping}{in_month} (groups under "
                                f"{nps.min_group_size} answers hidden)"))
-    for column in (group_by, "answers", "promoters", "passives", "detractors", "NPS"):
-        table.add_column(column, justify="left" if column == group_by else "right")
+    for column in (grouping, "answers", "promoters", "passives", "detractors", "NPS"):
+        table.add_column(column, justify="left" if column == grouping else "right")
     for kind, key, hidden, n, promoters, passives, detractors, score in nps_rows(nps):
-        label = "all" if kind == "overall" else names.get(key, key) if group_by == "team" \
+        label = "all" if kind == "overall" else names.get(key, key) if grouping == "team" \
             else key or "(no segment)"
         if hidden:
             table.add_row(escape(label), "hidden", "", "", "", "")
@@ -396,7 +454,8 @@ def report(
     console.print(table)
 
     # One column per team: the figures read down, and the table fits a terminal.
-    health = Table(title=escape(f"Closing the loop: {program} cases opened in the period"))
+    health = Table(title=escape(f"Closing the loop: {program} cases opened in the period"
+                                f"{in_month}"))
     health.add_column("")
     for row in loop.rows:
         health.add_column(escape(names.get(row.team or "", row.team or "no team yet")),
@@ -520,6 +579,9 @@ def main() -> None:
     import`). Every command has finished its work and closed what it opened by then, so the
     output is flushed and the process ends with the command's exit code.
     """
+    # What any command writes (the home, the database, the outbox, Temporal's file that the
+    # dev server writes) is for this user only, whatever umask the shell had.
+    os.umask(0o077)
     try:
         app()
         code: int = 0

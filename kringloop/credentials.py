@@ -1,4 +1,5 @@
-"""Sign-in secrets: passwords (argon2), personal API tokens and one-time magic links."""
+"""Sign-in secrets: passwords (argon2), personal API tokens, one-time magic links and the
+sessions of signed-in browsers."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from kringloop.models import ApiToken, Credential, MagicLink
+from kringloop.models import ApiToken, Credential, MagicLink, SignInSession
 
 MAGIC_LINK_LIFETIME = timedelta(minutes=15)
+# The link an operator is handed in the terminal (`kringloop up`, `member sign-in-link`): they
+# may open it later in the day than an emailed one; it still works only once.
+OPERATOR_LINK_LIFETIME = timedelta(hours=12)
 # How stale a token's "last used" may be: a busy client then writes once a minute, not per request.
 TOKEN_USE_PRECISION = timedelta(minutes=1)
 _hasher = PasswordHasher()
@@ -33,6 +37,7 @@ def set_password(*, session: Session, email: str, password: str) -> None:
     row.password_hash = _hasher.hash(password)
     row.updated_at = datetime.now(UTC)
     session.add(row)
+    _end_sessions(session, SignInSession.email == email)  # whoever knew the old one is out
     session.commit()
 
 
@@ -82,11 +87,12 @@ def api_tokens_of(*, session: Session, email: str) -> list[ApiToken]:
                              .order_by(col(ApiToken.created_at))).all())
 
 
-def create_magic_link(*, session: Session, email: str) -> str:
+def create_magic_link(*, session: Session, email: str,
+                      lifetime: timedelta = MAGIC_LINK_LIFETIME) -> str:
     secret = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session.add(MagicLink(token_hash=_digest(secret), email=email, created_at=now,
-                          expires_at=now + MAGIC_LINK_LIFETIME))
+                          expires_at=now + lifetime))
     session.commit()
     return secret
 
@@ -111,3 +117,32 @@ def redeem_magic_link(*, session: Session, secret: str) -> str | None:
         return None
     row = session.get(MagicLink, _digest(secret))
     return row.email if row else None
+
+
+def start_session(*, session: Session, email: str, standing: str, lifetime: timedelta) -> str:
+    """A new signed-in session; the secret is for the browser's cookie only."""
+    secret = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.add(SignInSession(secret_hash=_digest(secret), email=email, standing=standing,
+                              created_at=now, expires_at=now + lifetime))
+    session.commit()
+    return secret
+
+
+def session_of(*, session: Session, secret: str) -> SignInSession | None:
+    """The session a cookie's secret belongs to, while it lasts."""
+    row = session.get(SignInSession, _digest(secret))
+    if row is None or row.ended_at is not None or row.expires_at <= datetime.now(UTC):
+        return None
+    return row
+
+
+def end_session(*, session: Session, secret: str) -> None:
+    _end_sessions(session, SignInSession.secret_hash == _digest(secret))
+    session.commit()
+
+
+def _end_sessions(session: Session, which: object) -> None:
+    session.exec(update(SignInSession)  # type: ignore[call-overload]
+                 .where(which, col(SignInSession.ended_at).is_(None))
+                 .values(ended_at=datetime.now(UTC)))

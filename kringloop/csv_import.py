@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
-import io
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -97,16 +100,24 @@ class ImportReport(LineReport):
             *self.unfinished_rows("not imported"), ("cases opened", self.cases_opened)])
 
 
-def _text_of(path: Path) -> str:
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, each with its line break, read a chunk at a time. Each line
+    is decoded on its own, so a byte that is not UTF-8 is named by the line it is on."""
+    encoding = "utf-8-sig"  # Excel puts a byte order mark in front
     try:
-        raw = path.read_bytes()
+        # Latin-1 is one character per byte and back: the lines split where `csv` wants them
+        # (`\r\n`, `\r` or `\n`, kept), and a break, being ASCII, never cuts a UTF-8 character.
+        with path.open(encoding="latin-1", newline="") as bytewise:
+            for number, line in enumerate(bytewise, start=1):
+                try:
+                    text = line.encode("latin-1").decode(encoding)
+                except UnicodeDecodeError:
+                    raise UnreadableFile(f"{path}: line {number}: not UTF-8 text; "
+                                         "save the export as CSV UTF-8") from None
+                yield text
+                encoding = "utf-8"
     except OSError as error:
         raise UnreadableFile(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        return raw.decode("utf-8-sig")  # Excel puts a byte order mark in front
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(f"{path}: not UTF-8 text (byte {error.start}); "
-                             "save the export as CSV UTF-8") from None
 
 
 def _delimiter(header: str) -> str:
@@ -114,8 +125,26 @@ def _delimiter(header: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """The file's CSV records, the header first, each with the line it starts on (a quoted
+    cell may span several lines); `,` or `;` as the header line has it."""
+    lines = _text_lines(path)
+    first = next(lines, "")
+    reader = csv.reader(chain([first], lines), delimiter=_delimiter(first))
+    last = 0
+    try:
+        for record in reader:
+            yield last + 1, record
+            last = reader.line_num
+    except csv.Error as error:
+        raise UnreadableFile(f"{path}: line {reader.line_num}: not valid CSV: {error}") from None
+
+
 def _columns_of(header: list[str], path: Path, columns: Sequence[str],
                 required: Sequence[str]) -> list[str]:
+    if not any(name.strip() for name in header):
+        raise UnreadableFile(f"{path}: empty file; expected a header row "
+                             f"with at least {', '.join(required)}")
     names = [name.strip().lower() for name in header]
     while names and not names[-1]:
         names.pop()  # spreadsheets like to add empty columns at the end
@@ -135,32 +164,40 @@ def _columns_of(header: list[str], path: Path, columns: Sequence[str],
 
 
 def read_rows(path: Path, *, columns: Sequence[str], required: Sequence[str]
-              ) -> list[tuple[int, dict[str, str] | str]]:
-    """A spreadsheet export's data lines: (line number, cells by column), or (line number, why
-    the line cannot be read). Shared by every CSV command: UTF-8 with or without Excel's byte
-    order mark, `,` or `;`, quoted cells over several lines, blank lines skipped."""
-    text = _text_of(path)
-    header_line = text.partition("\n")[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
-    try:
-        header = next(reader, None)
-        if header is None or not any(name.strip() for name in header):
-            raise UnreadableFile(f"{path}: empty file; expected a header row "
-                                 f"with at least {', '.join(required)}")
+              ) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """A spreadsheet export's data lines as they are read: (line number, cells by column), or
+    (line number, why the line cannot be read). Shared by every CSV command: UTF-8 with or
+    without Excel's byte order mark, `,` or `;`, quoted cells over several lines, blank lines
+    skipped. An unusable file raises UnreadableFile where its problem is found."""
+    with closing(_records(path)) as records:
+        _, header = next(records, (1, []))
         names = _columns_of(header, path, columns, required)
-        rows: list[tuple[int, dict[str, str] | str]] = []
-        last = reader.line_num
-        for row in reader:
-            number, last = last + 1, reader.line_num  # a quoted cell may span several lines
-            if not any(cell.strip() for cell in row):
+        for number, record in records:
+            if not any(cell.strip() for cell in record):
                 continue  # blank lines and Excel's trailing ";;;;"
-            if any(cell.strip() for cell in row[len(names):]):
-                rows.append((number, f"{len(row)} cells but {len(names)} columns"))
-                continue
-            rows.append((number, dict(zip(names, row, strict=False))))
-    except csv.Error as error:
-        raise UnreadableFile(f"{path}: line {reader.line_num}: not valid CSV: {error}") from None
-    return rows
+            if any(cell.strip() for cell in record[len(names):]):
+                yield number, f"{len(record)} cells but {len(names)} columns"
+            else:
+                yield number, dict(zip(names, record, strict=False))
+
+
+class FileLines(Generic[LineT]):
+    """A CSV command's data lines. Made only from a usable file: a first pass reads it whole
+    (every byte UTF-8, valid CSV, known columns) and counts its lines, keeping none, so that
+    an unusable file imports nothing. Iterating is the second pass: each line is read and
+    checked as it is needed, so memory stays flat however long the file."""
+
+    def __init__(self, path: Path, *, columns: Sequence[str], required: Sequence[str],
+                 line: Callable[[int, dict[str, str] | str], LineT]) -> None:
+        self._rows = partial(read_rows, path, columns=columns, required=required)
+        self._line = line
+        self._count = sum(1 for _ in self._rows())
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[LineT]:
+        return (self._line(number, cells) for number, cells in self._rows())
 
 
 def _payload(cells: dict[str, str]) -> dict[str, Any]:
@@ -190,20 +227,19 @@ def _refusal(error: ValidationError) -> str:
     return "; ".join(f"{_column_of(e['loc'])}: {e['msg']}" for e in error.errors())
 
 
-def read_lines(path: Path) -> list[ImportLine]:
-    """Every data line of the file, validated exactly as the API validates a posted response."""
-    lines: list[ImportLine] = []
-    for number, cells in read_rows(path, columns=COLUMNS, required=REQUIRED_COLUMNS):
-        if isinstance(cells, str):
-            lines.append(ImportLine(number, refusal=cells))
-            continue
-        try:
-            response = ResponseCreate.model_validate(_payload(cells))
-        except ValidationError as error:
-            lines.append(ImportLine(number, refusal=_refusal(error)))
-        else:
-            lines.append(ImportLine(number, response=response))
-    return lines
+def _import_line(number: int, cells: dict[str, str] | str) -> ImportLine:
+    if isinstance(cells, str):
+        return ImportLine(number, refusal=cells)
+    try:
+        return ImportLine(number, response=ResponseCreate.model_validate(_payload(cells)))
+    except ValidationError as error:
+        return ImportLine(number, refusal=_refusal(error))
+
+
+def read_lines(path: Path) -> FileLines[ImportLine]:
+    """The file's data lines, each validated as it is read exactly as the API validates a
+    posted response; an unusable file raises UnreadableFile here, before any line is read."""
+    return FileLines(path, columns=COLUMNS, required=REQUIRED_COLUMNS, line=_import_line)
 
 
 def say(console: Console, message: str) -> None:
@@ -220,15 +256,24 @@ def summary_table(title: str, rows: Sequence[tuple[str, int]]) -> Table:
     return table
 
 
-async def run_lines(command: str, lines: Sequence[LineT],
+async def _read_ahead(lines: Iterable[LineT], *, batch: int = 200) -> AsyncIterator[LineT]:
+    """The lines, read and checked a batch at a time in a worker thread: reading the file
+    never holds up the event loop (and Temporal's client with it) for long."""
+    reading = iter(lines)
+    while read := await asyncio.to_thread(list, islice(reading, batch)):
+        for line in read:
+            yield line
+
+
+async def run_lines(command: str, lines: FileLines[LineT],
                     handle: Callable[[LineT, Engine, Client], Awaitable[None]], *,
                     report: LineReport, settings: Settings, console: Console, doing: str,
                     undone: str) -> int:
-    """Every CSV command's run: each line that is not refused goes to `handle` under a
-    progress bar, with the database and Temporal at hand; a line that fails for another
-    reason is `undone` (to try again). Then what became of the lines; 0 all went through,
-    1 some lines refused or undone, 2 Temporal cannot be reached."""
-    report.refused += [(line.number, line.refusal) for line in lines if line.refusal]
+    """Every CSV command's run: the lines are read as they go, under a progress bar over all
+    of them; each that is not refused goes to `handle`, with the database and Temporal at
+    hand, and one that fails for another reason is `undone` (to try again). Then what became
+    of the lines; 0 all went through, 1 some lines refused or undone, 2 Temporal cannot be
+    reached (or the file changed and became unusable halfway)."""
     assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
     try:
         client = await connect_temporal(settings)
@@ -236,31 +281,40 @@ async def run_lines(command: str, lines: Sequence[LineT],
         say(console, f"kringloop {command}: cannot reach Temporal at "
                      f"{settings.temporal_address}: {error}")
         return 2
-    good = [line for line in lines if not line.refusal]
+    unusable: UnreadableFile | None = None
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)
         with Progress(TextColumn(doing), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
-            bar = progress.add_task(command, total=len(good))
-            for line in good:
-                try:
-                    await handle(line, engine, client)
-                except Exception as error:  # a service hiccup: this line can simply be retried
-                    report.failed.append((line.number, f"{undone}: {error}"))
-                progress.advance(bar)
+            bar = progress.add_task(command, total=len(lines))
+            try:
+                async for line in _read_ahead(lines):
+                    if line.refusal:
+                        report.refused.append((line.number, line.refusal))
+                    else:
+                        try:
+                            await handle(line, engine, client)
+                        except Exception as error:  # a service hiccup: the line can be retried
+                            report.failed.append((line.number, f"{undone}: {error}"))
+                    progress.advance(bar)
+            except UnreadableFile as problem:  # changed since the first pass read it
+                unusable = problem
     finally:
         engine.dispose()
     for message in report.messages():
         say(console, message)
     console.print(report.table())
+    if unusable:
+        say(console, f"kringloop {command}: {unusable}")
+        return 2
     return report.exit_code
 
 
 async def run_import(path: Path, *, settings: Settings, console: Console) -> int:
     """Import the file; 0 all imported or known, 1 some lines refused, 2 file unusable."""
     try:
-        lines = read_lines(path)
+        lines = await asyncio.to_thread(read_lines, path)  # the first pass: a moment, if big
         org = load_organisation(settings.org_file)
     except (UnreadableFile, OrgFileError) as problem:
         say(console, f"kringloop import: {problem}")
@@ -270,7 +324,8 @@ async def run_import(path: Path, *, settings: Settings, console: Console) -> int
     async def receive(line: ImportLine, engine: Engine, client: Client) -> None:
         assert line.response is not None
         intake = await receive_response(line.response, engine=engine, client=client, org=org,
-                                        task_queue=settings.task_queue, source="import")
+                                        task_queue=settings.task_queue,
+                                        id_key=settings.signing_key, source="import")
         report.imported += intake.created
         report.already_known += not intake.created
         report.cases_opened += bool(intake.created and intake.result.case_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +15,12 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from kringloop import models  # noqa: F401  (registers the tables)
 
+log = logging.getLogger("kringloop")
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        keep_private(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -26,12 +30,43 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted and overwritten text is zeroed, not left in free space: an erased
+            # person's name must not linger in the file (see wipe_erased_traces).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     # A server that does not answer fails the request in seconds (and /health says so),
     # instead of holding it until the operating system gives up on the connection.
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def keep_private(database: Path) -> None:
+    """The SQLite file (and its folder) readable by this user only: it holds people's names,
+    addresses and comments. SQLite gives its -wal and -shm files the database file's mode, so
+    the file is made (or set) 0600 before the first connection; an older, wider one is narrowed."""
+    if str(database) in ("", ":memory:"):
+        return
+    if not database.parent.exists():
+        database.parent.mkdir(parents=True, mode=0o700)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, database.with_name(database.name + "-wal"),
+                 database.with_name(database.name + "-shm")):
+        if path.exists():
+            path.chmod(0o600)
+
+
+def wipe_erased_traces(engine: Engine) -> None:
+    """After an erasure: the old versions of the changed pages, still in SQLite's write-ahead
+    log, are folded into the database and the log emptied, so no file keeps the erased text.
+    (PostgreSQL keeps dead row versions until its autovacuum reclaims them.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("the write-ahead log could not be emptied after an erasure (a reader "
+                    "held it); the next erasure or checkpoint empties it")
 
 
 def create_tables(engine: Engine) -> None:

@@ -53,6 +53,7 @@ class LoyaltyTeamAtWork:
         self.progress = progress
         self.hour = HOUR / running.settings.time_scale  # one hour of demo time, in seconds
         self.cases: dict[str, SampleResponse] = {}
+        self.kept_as: dict[str, str] = {}  # posted response id -> the id it is kept under
         self.casework: list[asyncio.Task[None]] = []
         self.answers: list[asyncio.Task[None]] = []
 
@@ -74,6 +75,8 @@ class LoyaltyTeamAtWork:
             if answer.status_code not in (200, 201):
                 raise DemoError(f"{sample.response_id} refused: {answer.status_code} "
                                 f"{answer.text}")
+            # The id it is kept under: an anonymous employee's is a hash of the posted one.
+            self.kept_as[sample.response_id] = answer.json()["response_id"]
             case_id = answer.json()["case_id"]
             if case_id:
                 self.cases[case_id] = sample
@@ -117,7 +120,7 @@ class LoyaltyTeamAtWork:
 
     async def _click(self, link: str, rng: random.Random, task: TaskID) -> None:
         await self.pause(rng, 1, 12)
-        answer = await self.http.get(link)
+        answer = await self.http.post(link)  # the page's button: the link's own score
         if answer.status_code != 200:
             raise DemoError(f"score link refused: {answer.status_code}")
         self.progress.advance(task)
@@ -247,7 +250,8 @@ async def _run_demo(running: Running, samples: list[SampleResponse], console: Co
                     task.cancel()
                 await asyncio.gather(*unfinished, return_exceptions=True)
             _show_cases(running, progress, resolved, closed)
-    problems += loose_ends(running.engine, running.org, [s.response_id for s in samples])
+    problems += loose_ends(running.engine, running.org,
+                           [team.kept_as.get(s.response_id, s.response_id) for s in samples])
     console.print(summary_table(running.engine, running.org, posted=len(samples),
                                 seconds=time.monotonic() - started))
     for problem in problems:
@@ -262,7 +266,7 @@ async def run_demo(settings: Settings, *, responses: int, console: Console) -> i
         demo = settings.model_copy(update={
             "home": home, "database_url": f"sqlite:///{home / 'demo.db'}", "web_port": 0,
             # Always the embedded services: the demo reads the outbox folder and its own links.
-            "temporal_address": None, "temporal_db_file": None, "smtp_host": None,
+            "temporal_address": None, "temporal_storage": "memory", "smtp_host": None,
             "public_url": None})
         stop = asyncio.Event()
         driving: list[asyncio.Task[int]] = []

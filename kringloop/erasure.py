@@ -25,7 +25,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from kringloop.case_messages import ERASED_ON_REQUEST, Erasure
-from kringloop.database import session_for
+from kringloop.database import session_for, wipe_erased_traces
 from kringloop.erasure_records import (
     ErasureSummary,
     Footprint,
@@ -108,6 +108,7 @@ async def erase_respondent(respondent_id: str, *, engine: Engine, temporal: Clie
                                                               "sending: no email will go out")
         summary = erase_footprint(session=session, found=found, outbox=messages,
                                   at=datetime.now(UTC), actor=actor, why=ERASED_ON_REQUEST)
+    wipe_erased_traces(engine)
     if temporal is not None and summary.found:
         summary.running_workflows = await stop_contacting(temporal, workflow_ids, actor=actor)
     summary.mail_copies = remove_mail_copies(outbox, copies)
@@ -126,6 +127,7 @@ def purge_expired(*, engine: Engine, now: datetime, months: int, outbox: Path | 
         summary = erase_footprint(
             session=session, found=found, outbox=messages, at=now, actor="kringloop",
             why=f"personal data erased after the {months}-month retention period")
+    wipe_erased_traces(engine)
     summary.mail_copies = remove_mail_copies(outbox, copies)
     log.info("retention purge", extra=summary.model_dump())
     return summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +20,8 @@ from kringloop.database import session_for
 from kringloop.models import IntakeResult, ResponseCreate, SurveyResponse, category_of
 from kringloop.org import Organisation
 
+ANONYMOUS_ID = "kringloop-anonymous-response-id"  # the hash's own purpose, beside the key's others
+
 
 @dataclass(frozen=True)
 class Intake:
@@ -30,22 +34,41 @@ def stays_anonymous(program: str, meta: Mapping[str, Any] | None) -> bool:
     return program == "employee" and (meta or {}).get("contact_consent") is not True
 
 
-def _record_for(payload: ResponseCreate, org: Organisation, *, source: str) -> SurveyResponse:
+def kept_response_id(payload: ResponseCreate, *, key: str) -> str:
+    """The id an answer is kept under. A survey tool's own id may say who answered (an email
+    address, an employee number), so an anonymous answer is kept under a keyed hash of it:
+    the same delivery again still finds it, and nobody can go back from it to the id."""
+    if not stays_anonymous(payload.program, payload.meta):
+        return payload.response_id
+    digest = hmac.new(key.encode(), f"{ANONYMOUS_ID}:{payload.response_id}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"anon-{digest[:40]}"
+
+
+def _to_the_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _record_for(payload: ResponseCreate, org: Organisation, *, response_id: str,
+                source: str) -> SurveyResponse:
     respondent = payload.respondent
     meta = payload.meta or {}
     language = (respondent.language if respondent else None) or org.default_language
     segment = respondent.segment if respondent else None
     needs_case = payload.score <= org.programs[payload.program].case_threshold
     row = SurveyResponse(
-        id=payload.response_id, program=payload.program, score=payload.score,
+        id=response_id, program=payload.program, score=payload.score,
         category=category_of(payload.score), comment=payload.comment, language=language,
         segment=segment, answered_at=payload.answered_at or datetime.now(UTC),
         received_at=datetime.now(UTC), source=source, meta=meta,
-        case_id=case_id_for(payload.response_id) if needs_case else None,
+        case_id=case_id_for(response_id) if needs_case else None,
     )
     if stays_anonymous(payload.program, meta):
-        # No identity is kept anywhere: not the id, name, email or phone, nor other meta.
+        # No identity is kept anywhere: not the id, name, email or phone, nor other meta, nor
+        # the moment to the second (which a door log or a calendar could match to a person).
         row.meta = {"contact_consent": False}
+        row.answered_at, row.received_at = (_to_the_hour(row.answered_at),
+                                            _to_the_hour(row.received_at))
     elif respondent is not None:
         row.respondent_id = respondent.id
         row.name = respondent.name
@@ -80,15 +103,17 @@ async def start_case_workflow(client: Client, case: CaseInput, *, task_queue: st
 
 async def receive_response(
     payload: ResponseCreate, *, engine: Engine, client: Client, org: Organisation,
-    task_queue: str, source: str = "api",
+    task_queue: str, id_key: str, source: str = "api",
 ) -> Intake:
     """Store the response and open its case. The same response id again changes nothing.
+    `id_key` hashes an anonymous answer's id (`kept_response_id`): the signing key.
 
     If the case cannot be started the response is not kept either, so the sender's retry
     starts cleanly; a repeated delivery also (re)starts a case that a crash left unstarted.
     """
+    response_id = kept_response_id(payload, key=id_key)
     with session_for(engine) as session:
-        existing = session.get(SurveyResponse, payload.response_id)
+        existing = session.get(SurveyResponse, response_id)
     if existing is not None:
         # Outside the session: a connection held across this await let a burst of repeated
         # deliveries empty the pool, and the next checkout then blocked the event loop.
@@ -96,13 +121,13 @@ async def receive_response(
             await start_case(client, existing, task_queue=task_queue)
         return Intake(result_of(existing), created=False)
     with session_for(engine) as session:
-        row = _record_for(payload, org, source=source)
+        row = _record_for(payload, org, response_id=response_id, source=source)
         session.add(row)
         try:
             session.commit()
         except IntegrityError:
             session.rollback()  # a concurrent delivery of the same response won
-            winner = session.get(SurveyResponse, payload.response_id)
+            winner = session.get(SurveyResponse, response_id)
             assert winner is not None
             return Intake(result_of(winner), created=False)
     if row.case_id:

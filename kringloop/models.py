@@ -352,6 +352,32 @@ class MagicLink(SQLModel, table=True):
     used_at: datetime | None = _when(nullable=True)
 
 
+class SignInSession(SQLModel, table=True):
+    """A browser signed in to the workspace. Its cookie holds only a random secret (whose
+    SHA-256 is stored here), so the session ends here: at sign-out, a password change, or when
+    the organisation file no longer gives the person the standing they signed in with."""
+
+    __tablename__ = "sign_in_session"
+
+    secret_hash: str = Field(primary_key=True, max_length=64)
+    email: str = Field(index=True, max_length=254)
+    # Role and teams at sign-in (`Principal.standing`): any change ends the session.
+    standing: str = Field(max_length=512)
+    created_at: datetime = _when(nullable=False)
+    expires_at: datetime = _when(nullable=False)
+    ended_at: datetime | None = _when(nullable=True)
+
+
+class HealthProbe(SQLModel, table=True):
+    """One row that /health writes: a database that can no longer store anything (a full
+    disk, a read-only file system) is reported before intake starts failing."""
+
+    __tablename__ = "health_probe"
+
+    id: int = Field(default=1, primary_key=True)
+    checked_at: datetime = _when(nullable=False)
+
+
 # Workspace shapes --------------------------------------------------------------------------------
 
 ScoreBand = Literal["0-3", "4-6", "7-10"]
@@ -619,6 +645,11 @@ class NpsReport(BaseModel):
     min_group_size: int
     overall: NpsCounts | HiddenFigures
     groups: list[NpsGroup | HiddenGroup]
+    # Whose answers every figure (the overall too) covers: the reader's own teams, or None for
+    # the whole organisation (admins).
+    scope: list[str] | None = None
+    # The calendar month (YYYY-MM, UTC) the report covers, when it is one; eNPS always is.
+    month: str | None = None
 
 
 class RootCauseCount(BaseModel):
@@ -650,6 +681,8 @@ class LoopHealth(BaseModel):
     recovered: int
     recovery_rate: int | None
     root_causes: list[RootCauseCount]
+    # The calendar month (YYYY-MM, UTC) the row covers, when it is one; employee rows always are.
+    month: str | None = None
 
 
 class LoopReport(BaseModel):

@@ -3,8 +3,11 @@ own runtime metrics plus Kringloop's counters, read from the database so every p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -50,13 +53,27 @@ def temporal_runtime() -> tuple[Runtime, str]:
     return runtime, address
 
 
-class CaseCounters:
-    """Kringloop's counters, computed from the records at scrape time."""
+# How old the counters may be: a scraper (or someone hammering /metrics) costs at most one
+# round of counting queries per this many seconds.
+COUNTS_MAX_AGE_S = 15.0
 
-    def __init__(self, engine: Engine) -> None:
+
+class CaseCounters:
+    """Kringloop's counters, counted from the records at most every `max_age_s` seconds."""
+
+    def __init__(self, engine: Engine, *, max_age_s: float = COUNTS_MAX_AGE_S) -> None:
         self.engine = engine
+        self.max_age_s = max_age_s
+        self._counted: tuple[float, list[Metric]] | None = None
+        self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
+        with self._lock:  # two scrapes at once count once
+            if self._counted is None or time.monotonic() - self._counted[0] > self.max_age_s:
+                self._counted = (time.monotonic(), list(self._count()))
+            yield from self._counted[1]
+
+    def _count(self) -> Iterator[Metric]:
         opened = CounterMetricFamily("kringloop_cases_opened", "Cases opened", labels=["program"])
         emails = CounterMetricFamily("kringloop_emails_sent", "Emails sent", labels=["kind"])
         breaches = CounterMetricFamily("kringloop_sla_breaches",
@@ -80,11 +97,11 @@ class CaseCounters:
         yield from (opened, emails, breaches, recoveries)
 
 
-async def metrics_text(engine: Engine, sdk_address: str | None) -> bytes:
+async def metrics_text(counters: CaseCounters, sdk_address: str | None) -> bytes:
     """The Prometheus exposition: Kringloop's counters, then the SDK's runtime metrics."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(CaseCounters(engine))  # type: ignore[arg-type]
-    body = generate_latest(registry)
+    registry.register(counters)  # type: ignore[arg-type]
+    body = await asyncio.to_thread(generate_latest, registry)  # queries: off the event loop
     if sdk_address:
         try:
             async with httpx.AsyncClient(timeout=2) as client:

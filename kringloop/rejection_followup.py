@@ -4,7 +4,8 @@ A feedback call opens a case for the recruiting team through the foundation's ca
 with the request itself (not a survey response: there is no score) as the case's origin; the
 recruiter who wrote the rejection gets the case and the applicant an email saying who calls
 and when. A candidate-NPS score goes through the ordinary intake (program "candidate", one
-response per rejection), so a low score opens a case like any other.
+response per rejection), so a low score opens a case like any other. The applicant's comment
+on the survey's page is that response's comment: the case shows it, as any survey comment.
 """
 
 from __future__ import annotations
@@ -90,18 +91,30 @@ async def request_feedback_call(rejection: Rejection, *, phone: str | None, note
     return request
 
 
-async def record_survey_score(rejection: Rejection, score: int, *, engine: Engine,
-                              client: Client, org: Organisation, task_queue: str
-                              ) -> SurveyAnswer:
-    """The applicant's candidate-NPS score through the intake; the first click counts."""
+def survey_answer_of(engine: Engine, rejection_id: str) -> SurveyAnswer | None:
+    """The candidate-NPS answer already given for this rejection, if any."""
+    with session_for(engine) as session:
+        stored = session.get(SurveyResponse, survey_response_id_for(rejection_id))
+    if stored is None:
+        return None
+    return SurveyAnswer(score=stored.score, first=False, case_id=stored.case_id)
+
+
+async def record_survey_score(rejection: Rejection, score: int, *, comment: str | None = None,
+                              engine: Engine, client: Client, org: Organisation,
+                              task_queue: str, id_key: str) -> SurveyAnswer:
+    """The applicant's candidate-NPS score (and comment) through the intake; the first answer
+    counts, a later one changes nothing."""
     payload = ResponseCreate(
         response_id=survey_response_id_for(rejection.id), program=PROGRAM, score=score,
+        comment=comment,
         respondent=RespondentIn(id=rejection.applicant_id, name=rejection.applicant_name,
                                 email=rejection.applicant_email,
                                 language=rejection.language),  # type: ignore[arg-type]
         meta={"rejection_id": rejection.id, "vacancy_id": rejection.vacancy_id})
     intake = await receive_response(payload, engine=engine, client=client, org=org,
-                                    task_queue=task_queue, source="candidate_survey")
+                                    task_queue=task_queue, id_key=id_key,
+                                    source="candidate_survey")
     with session_for(engine) as session:
         stored = session.get(SurveyResponse, payload.response_id)
         assert stored is not None

@@ -13,8 +13,10 @@ send_at (ISO 8601 with a time zone).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,9 @@ from temporalio.client import Client
 
 from kringloop.access import Principal
 from kringloop.csv_import import (
+    FileLines,
     LineReport,
     UnreadableFile,
-    read_rows,
     run_lines,
     say,
     summary_table,
@@ -110,8 +112,10 @@ def check_cells(cells: dict[str, str], org: Organisation, *, now: datetime,
     return payload, recruiter
 
 
-def _checked(number: int, cells: dict[str, str], org: Organisation, now: datetime
+def _checked(number: int, cells: dict[str, str] | str, org: Organisation, now: datetime
              ) -> RejectionLine:
+    if isinstance(cells, str):  # the line itself cannot be read
+        return RejectionLine(number, refusal=cells)
     checked = check_cells(cells, org, now=now)
     if isinstance(checked, list):
         return RejectionLine(number, refusal="; ".join(f"{column}: {message}"
@@ -120,11 +124,12 @@ def _checked(number: int, cells: dict[str, str], org: Organisation, now: datetim
     return RejectionLine(number, rejection=payload, recruiter=recruiter)
 
 
-def read_rejections(path: Path, org: Organisation, *, now: datetime) -> list[RejectionLine]:
-    """Every data line of the file, checked exactly as the API checks a posted rejection."""
-    return [RejectionLine(number, refusal=cells) if isinstance(cells, str)
-            else _checked(number, cells, org, now)
-            for number, cells in read_rows(path, columns=COLUMNS, required=REQUIRED_COLUMNS)]
+def read_rejections(path: Path, org: Organisation, *, now: datetime
+                    ) -> FileLines[RejectionLine]:
+    """The file's data lines, each checked as it is read exactly as the API checks a posted
+    rejection; an unusable file raises UnreadableFile here, before any line is read."""
+    return FileLines(path, columns=COLUMNS, required=REQUIRED_COLUMNS,
+                     line=partial(_checked, org=org, now=now))
 
 
 async def run_rejection_import(path: Path, *, settings: Settings, console: Console) -> int:
@@ -132,7 +137,7 @@ async def run_rejection_import(path: Path, *, settings: Settings, console: Conso
     scheduled, 2 the file (or the organisation, or Temporal) cannot be used at all."""
     try:
         org = load_organisation(settings.org_file)
-        lines = read_rejections(path, org, now=datetime.now(UTC))
+        lines = await asyncio.to_thread(read_rejections, path, org, now=datetime.now(UTC))
     except (UnreadableFile, OrgFileError) as problem:
         say(console, f"kringloop reject: {problem}")
         return 2

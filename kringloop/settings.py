@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -98,9 +99,17 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KRINGLOOP_", extra="ignore")
 
-    database_url: str = Field(default=f"sqlite:///{HOME / 'kringloop.db'}")
+    # Where the embedded parts keep their files (database, outbox, Temporal, secrets).
+    home: Path = HOME
+    # Unset: SQLite in the home folder, wherever KRINGLOOP_HOME puts it.
+    database_url: str = Field(
+        default_factory=lambda given: f"sqlite:///{given['home'] / 'kringloop.db'}")
     temporal_address: str | None = None
     temporal_namespace: str = "default"
+    # The embedded dev server keeps its workflows on disk, so open cases, timers and mailings
+    # outlive a restart of `kringloop up`; "memory" (twice as fast, lost on stop) only when
+    # asked for, as the benchmark and the demo do. The file defaults to `home/temporal.db`.
+    temporal_storage: Literal["disk", "memory"] = "disk"
     temporal_db_file: Path | None = None
     task_queue: str = "kringloop-cases"
     smtp_host: str | None = None
@@ -112,18 +121,33 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=0, le=65535)
     public_url: str | None = None
+    # Host names the web app answers to besides PUBLIC_URL's, the bound address and loopback
+    # (e.g. a load balancer's health check by IP); any other Host header is refused (400), so
+    # a page rebinding its own DNS name to this machine gets nothing.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode, _listed(tuple)] = ()
+    # Proxies whose X-Forwarded-For / -Proto are believed ("10.0.0.5,10.0.0.6", "*"): the
+    # client address the rate limits count by. Unset: nobody's, the connection's address counts.
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode, _listed(tuple)] = ()
     intake_token: str | None = None
     admin_token: str | None = None
+    # A token that reads /metrics and nothing else (for Prometheus); the admin token works too.
+    metrics_token: str | None = None
     secret_key: str | None = None
     org_file: Path = DEFAULT_ORG_FILE
     time_scale: float = Field(default=1.0, gt=0)
     # How long a closed case (or a sent rejection) keeps the person's data; then it is erased.
     retention_months: int = Field(default=24, gt=0)
-    # Requests per source (intake token or address) and per person signing in; "a/second;b/hour".
+    # Requests per source (intake token or address), per person signing in from one client (and
+    # sign-in links mailed to one person), and sign-in tries per client over everyone;
+    # "a/second;b/hour".
     rate_limit_intake: str = "100/second;3000/minute"
     rate_limit_sign_in: str = "5/minute;20/hour"
+    rate_limit_sign_in_client: str = "20/minute;100/hour"
     # Where the counts live: memory per web process; a shared one (async+redis://…) for several.
     rate_limit_storage: str = "async+memory://"
+    # Below this much free space on the embedded SQLite database's disk, /health says the
+    # database is not writable: a load balancer stops sending before intake starts failing.
+    min_free_disk_mb: int = Field(default=64, ge=0)
     # The largest request body taken (JSON or a form); a larger one gets 413 before it is read.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     # Signed intake: "source=secret,source=older-secret,other=secret" (two per source while
@@ -140,7 +164,6 @@ class Settings(BaseSettings):
     temporal_ui_origins: Annotated[tuple[str, ...], NoDecode, _listed(_origins)] = (
         "http://localhost:8233", "http://127.0.0.1:8233")
     log_format: Literal["json", "text"] = "json"
-    home: Path = HOME
 
     @field_validator("database_url")
     @classmethod
@@ -149,7 +172,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql://")
         return url
 
-    @field_validator("rate_limit_intake", "rate_limit_sign_in")
+    @field_validator("rate_limit_intake", "rate_limit_sign_in", "rate_limit_sign_in_client")
     @classmethod
     def _rate_limits(cls, text: str) -> str:
         from limits import parse_many
@@ -168,6 +191,13 @@ class Settings(BaseSettings):
         return path
 
     @property
+    def embedded_temporal_file(self) -> Path | None:
+        """Where the embedded Temporal dev server keeps its workflows; None: in memory."""
+        if self.temporal_storage == "memory":
+            return None
+        return self.temporal_db_file or self.home / "temporal.db"
+
+    @property
     def outbox_dir(self) -> Path:
         return self.home / "outbox"
 
@@ -178,6 +208,16 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         return f"http://{self.web_host}:{self.web_port}"
 
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host header values the web app answers to."""
+        hosts = {"localhost", "127.0.0.1", "::1", *self.allowed_hosts}
+        if self.public_url:
+            hosts.add(urlsplit(self.public_url).hostname or "")
+        if self.web_host not in ("0.0.0.0", "::", ""):
+            hosts.add(self.web_host)
+        return sorted(hosts - {""})
+
     def _generated_secret(self, name: str,
                           make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
         """A secret kept under the home folder (mode 0600), for the embedded default only.
@@ -185,7 +225,7 @@ class Settings(BaseSettings):
         (a worker and a web app) all read the first one made."""
         path = self.home / name
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
             with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
                            "w") as out:

@@ -1,15 +1,40 @@
-"""Signed, expiring tokens for the links we hand out: one-click scores (re-survey and candidate
-NPS), an applicant's request for a feedback call, and an anonymous employee's conversation."""
+"""Sealed, expiring tokens for the links we hand out: the score links (re-survey and candidate
+NPS), an applicant's request for a feedback call, and an anonymous employee's conversation.
+
+A token is opaque: its data (which case or rejection, which score) is encrypted and
+authenticated with Fernet, under a key derived (HKDF-SHA256) from the signing key and the kind
+of link. Whoever holds a link, or sees it in a log, a proxy or a mail scanner, learns nothing
+from it, and a token made for one kind of link decrypts as no other. Its issue time is part of
+the sealed token, so it expires after the same max ages as before; an expired link says so
+("this link has expired"), anything else that does not open is "this link is not valid".
+
+Older links were itsdangerous tokens: signed, not encrypted (`payload.timestamp.signature`, the
+payload readable base64 JSON). Some are still in people's inboxes (an anonymous employee's
+conversation link, given once and never stored, lives 180 days), so they are still READ, with
+their own per-kind salt and expiry; they are never issued again. A new token has no "." in it,
+an old one always has: that is how the two are told apart.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import json
+import re
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 SCORE_LINK_MAX_AGE_S = 60 * 24 * 3600
+# A token issued this far "in the future" (clocks of two web processes disagreeing) still opens.
+CLOCK_SKEW_S = 60
 
 
 class InvalidLink(Exception):
@@ -24,29 +49,83 @@ class ScoreClick:
 
 @dataclass(frozen=True)
 class SurveyClick:
-    """A score clicked in the candidate-NPS email that followed a rejection."""
+    """A score chosen in the candidate-NPS email that followed a rejection."""
 
     rejection_id: str
     score: int
 
 
-# One salt per kind of link: a token made for one kind never works as another.
+# One kind per purpose of a link: a token made for one kind never works as another. The names
+# are the salts of the older itsdangerous tokens, and the context of each kind's sealing key.
 _RESURVEY = "kringloop-resurvey-score"
 _CANDIDATE_SURVEY = "kringloop-candidate-survey"
 _FEEDBACK_CALL = "kringloop-feedback-call"
+_CONVERSATION = "kringloop-employee-conversation"
+
+_SEALED = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _serializer(key: str, salt: str = _RESURVEY) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(key, salt=salt)
+@lru_cache(maxsize=32)
+def _sealer(key: str, kind: str) -> Fernet:
+    """The kind's own Fernet key: HKDF of the signing key, with the kind as its context."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"kringloop-link-key:" + kind.encode()).derive(key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
 
 
-def _loads(key: str, salt: str, token: str, max_age_s: int) -> object:
+def _seal(key: str, kind: str, data: dict[str, object]) -> str:
+    sealed = _sealer(key, kind).encrypt(json.dumps(data, separators=(",", ":")).encode())
+    # Fernet's base64 is URL-safe already; its "=" padding is dropped and put back on reading.
+    return sealed.decode().rstrip("=")
+
+
+def _padded(token: str) -> bytes:
+    """The Fernet token a link carries, or InvalidLink. Only the canonical spelling opens:
+    base64 decoders skip stray characters and unused bits, and a link that was changed must
+    not open even where the change is one the decoder would not see."""
+    if not _SEALED.fullmatch(token):
+        raise InvalidLink("this link is not valid")
+    padded = token + "=" * (-len(token) % 4)
     try:
-        return _serializer(key, salt).loads(token, max_age=max_age_s)
+        raw = base64.urlsafe_b64decode(padded)
+    except (binascii.Error, ValueError):
+        raise InvalidLink("this link is not valid") from None
+    if base64.urlsafe_b64encode(raw).decode() != padded:
+        raise InvalidLink("this link is not valid")
+    return padded.encode()
+
+
+def _unseal(key: str, kind: str, token: str, max_age_s: int) -> object:
+    sealed = _padded(token)
+    sealer = _sealer(key, kind)
+    try:
+        plain = sealer.decrypt(sealed)  # authenticates the whole token, its time included
+        issued = sealer.extract_timestamp(sealed)
+        data = json.loads(plain)
+    except (InvalidToken, ValueError):
+        raise InvalidLink("this link is not valid") from None
+    age = time.time() - issued
+    if age > max_age_s:
+        raise InvalidLink("this link has expired")
+    if age < -CLOCK_SKEW_S:
+        raise InvalidLink("this link is not valid")
+    return data
+
+
+def _read_signed(key: str, kind: str, token: str, max_age_s: int) -> object:
+    """An older, itsdangerous-signed token (read only: they are no longer made)."""
+    try:
+        return URLSafeTimedSerializer(key, salt=kind).loads(token, max_age=max_age_s)
     except SignatureExpired:
         raise InvalidLink("this link has expired") from None
     except BadSignature:
         raise InvalidLink("this link is not valid") from None
+
+
+def _loads(key: str, kind: str, token: str, max_age_s: int) -> object:
+    if "." in token:
+        return _read_signed(key, kind, token, max_age_s)
+    return _unseal(key, kind, token, max_age_s)
 
 
 def _id_in(data: object, id_key: str) -> str:
@@ -65,7 +144,7 @@ def _id_and_score(data: object, id_key: str) -> tuple[str, int]:
 
 
 def score_token(key: str, *, case_id: str, score: int) -> str:
-    return _serializer(key).dumps({"c": case_id, "s": score})
+    return _seal(key, _RESURVEY, {"c": case_id, "s": score})
 
 
 def read_score_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S) -> ScoreClick:
@@ -74,7 +153,7 @@ def read_score_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AG
 
 
 def survey_token(key: str, *, rejection_id: str, score: int) -> str:
-    return _serializer(key, _CANDIDATE_SURVEY).dumps({"r": rejection_id, "s": score})
+    return _seal(key, _CANDIDATE_SURVEY, {"r": rejection_id, "s": score})
 
 
 def read_survey_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S
@@ -84,7 +163,7 @@ def read_survey_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_A
 
 
 def feedback_call_token(key: str, *, rejection_id: str) -> str:
-    return _serializer(key, _FEEDBACK_CALL).dumps({"r": rejection_id})
+    return _seal(key, _FEEDBACK_CALL, {"r": rejection_id})
 
 
 def read_feedback_call_token(key: str, token: str, *, max_age_s: int = SCORE_LINK_MAX_AGE_S
@@ -94,13 +173,12 @@ def read_feedback_call_token(key: str, token: str, *, max_age_s: int = SCORE_LIN
 
 
 # An anonymous employee's private conversation link: the only key to their case's relay.
-_CONVERSATION = "kringloop-employee-conversation"
 _CONVERSATION_FORM = b"kringloop-employee-conversation-form:"
 CONVERSATION_LINK_MAX_AGE_S = 180 * 24 * 3600
 
 
 def conversation_token(key: str, *, case_id: str) -> str:
-    return _serializer(key, _CONVERSATION).dumps({"c": case_id})
+    return _seal(key, _CONVERSATION, {"c": case_id})
 
 
 def read_conversation_token(key: str, token: str, *,
@@ -110,7 +188,8 @@ def read_conversation_token(key: str, token: str, *,
 
 
 def conversation_form_token(key: str, token: str) -> str:
-    """The form token of a conversation page: derived from its link, so no cookie is needed."""
+    """The form token of a conversation page: derived from its link, so no cookie is needed.
+    An HMAC, not a sealed token: it carries nothing, and only proves the page came from us."""
     return hmac.new(key.encode(), _CONVERSATION_FORM + token.encode(), hashlib.sha256).hexdigest()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -45,7 +46,9 @@ class OutboxFolder:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        # Every email there is personal: the folder and each file for this user only.
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -54,7 +57,9 @@ class OutboxFolder:
                          .get("Message-ID", ""))
         stamp = datetime.now(UTC).strftime(FILE_STAMP)
         digest = file_digest(message_id or content.decode(errors="replace"))
-        (self.folder / f"{stamp}-{digest}.eml").write_bytes(content)
+        path = self.folder / f"{stamp}-{digest}.eml"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as eml:
+            eml.write(content)
         return "250 Message accepted for delivery"
 
 

@@ -9,6 +9,7 @@ import sysconfig
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -20,12 +21,13 @@ from kringloop.database import make_engine
 from kringloop.migrations import ensure_schema
 from kringloop.observability import temporal_runtime
 from kringloop.org import Organisation, load_organisation
+from kringloop.org_reload import OrganisationFile
 from kringloop.payload_codec import data_converter
 from kringloop.schedules import ensure_retention_schedule, ensure_team_schedules
 from kringloop.settings import Settings
 from kringloop.smtp_sink import free_port, free_ports, start_smtp_sink
 from kringloop.temporal_client import connect_temporal
-from kringloop.web.app import create_app
+from kringloop.web.app import create_app, use_organisation
 from kringloop.web.deps import Services
 from worker import build_worker
 
@@ -66,7 +68,9 @@ async def run_stack(
 ) -> None:
     """Run until `stop` is set or the process gets SIGINT/SIGTERM; then stop cleanly."""
     org = load_organisation(settings.org_file)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    # The home holds the database, the outbox, Temporal's workflows and the secrets.
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.home.chmod(0o700)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,11 +88,11 @@ async def run_stack(
         if settings.temporal_address is None:
             # Both ports picked together: the SDK's own pick could otherwise be the UI's.
             port, ui_port = free_ports(2)
+            on_disk = settings.embedded_temporal_file
             env = await stack.enter_async_context(await WorkflowEnvironment.start_local(
                 namespace=settings.temporal_namespace, port=port,
                 dev_server_existing_path=bundled_binary("temporal"),
-                dev_server_database_filename=str(settings.temporal_db_file)
-                if settings.temporal_db_file else None,
+                dev_server_database_filename=str(on_disk) if on_disk else None,
                 ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
                 data_converter=data_converter(settings),
             ))
@@ -102,6 +106,7 @@ async def run_stack(
         ensure_schema(engine)
         stack.callback(engine.dispose)
         tasks: list[asyncio.Task[None]] = []
+        rescheduling: list[asyncio.Task[list[str]]] = []  # a team added to the org file
         running = Running(settings=settings, org=org, engine=engine, client=client,
                           temporal_ui_url=ui_url, outbox=outbox)
         case_worker = None
@@ -121,6 +126,10 @@ async def run_stack(
                                             # No access log: an address is personal data, and
                                             # a conversation link's path is a secret.
                                             access_log=False,
+                                            # Forwarded headers are the app's to judge
+                                            # (KRINGLOOP_FORWARDED_ALLOW_IPS), not uvicorn's:
+                                            # it believes any local client by default.
+                                            proxy_headers=False,
                                             timeout_graceful_shutdown=5))
             tasks.append(asyncio.create_task(server.serve()))
             while not server.started:
@@ -132,12 +141,22 @@ async def run_stack(
             result = on_ready(running)
             if asyncio.iscoroutine(result):
                 await result
+        org_file = OrganisationFile(settings.org_file, org)
+        if server is not None:
+            org_file.subscribe(partial(use_organisation, app))
+        if case_worker is not None:
+            org_file.subscribe(case_worker.use_organisation)
+            org_file.subscribe(lambda changed: rescheduling.append(asyncio.create_task(
+                ensure_team_schedules(client, changed, settings.task_queue))))
+        loop.add_signal_handler(signal.SIGHUP, org_file.reload)
+        watching = asyncio.create_task(org_file.watch(stop))
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        watching.cancel()
         if server is not None:
             server.should_exit = True
         if case_worker is not None:
             await case_worker.shutdown()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, watching, *rescheduling, return_exceptions=True)
         for task in done - {stopping}:
             task.result()  # a part that stopped on its own: say why

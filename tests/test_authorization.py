@@ -86,10 +86,19 @@ class World:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
                                  base_url="http://kringloop.test")
 
+    def give_password(self, who: str) -> None:
+        """Their password, set once and before they sign in: a new password ends sessions."""
+        email = self.email(who)
+        if who != "anonymous" and email not in self.shared.setdefault("passwords", set()):
+            with session_for(self.live.engine) as session:
+                set_password(session=session, email=email, password=PASSWORD)
+            self.shared["passwords"].add(email)
+
     async def browser(self, who: str) -> Browser:
         """The person's browser, signed in the way they do it: by the emailed link."""
         if who not in self.browsers:
             person = Browser(self.app)
+            self.give_password(who)
             if who != "anonymous":
                 email = INGRID if who == "admin" else self.emails[who]
                 known = len(self.live.smtp.to(email, "sign_in"))
@@ -264,13 +273,9 @@ async def _own_address(world: World, who: str) -> dict[str, Any]:
 
 
 async def _password(world: World, who: str) -> dict[str, Any]:
-    """Their own password (set on first use): anyone but the anonymous visitor has one."""
-    email = world.email(who)
-    if who != "anonymous" and email not in world.shared.setdefault("passwords", set()):
-        with session_for(world.live.engine) as session:
-            set_password(session=session, email=email, password=PASSWORD)
-        world.shared["passwords"].add(email)
-    return {"email": email, "password": PASSWORD}
+    """Their own password: anyone but the anonymous visitor has one."""
+    world.give_password(who)
+    return {"email": world.email(who), "password": PASSWORD}
 
 
 def after_first_poll(call: Call) -> Call:
@@ -364,9 +369,9 @@ ROUTES: dict[str, Entry] = {
     "queue page": Entry("GET", "/queue", page("/queue"), (303, 200, 200, 200, 200, 200)),
     "case page": Entry("GET", "/cases/{case_id}", page("/cases/{case}"),
                        (303, 404, 200, 200, 404, 200)),
-    "closing preview": Entry("GET", "/cases/{case_id}/closing-preview",
-                             page("/cases/{case}/closing-preview", action_taken="x",
-                                  message="y"),
+    "closing preview": Entry("POST", "/cases/{case_id}/closing-preview",
+                             form("/cases/{case}/closing-preview",
+                                  {"action_taken": "x", "message": "y"}),
                              (303, 404, 200, 200, 404, 200)),
     "note form": Entry("POST", CASE_ACTION, form("/cases/{case}/notes", {"text": "hoi"}),
                        (303, 404, 303, 303, 404, 303)),
@@ -400,12 +405,12 @@ ROUTES: dict[str, Entry] = {
     "vacancy form (cancel)": Entry("POST", "/rejections/vacancy",
                                    form("/rejections/vacancy", _cancel_form),
                                    (303, 404, 404, 303, 303, 303), team="werving"),
-    # The web app listens beyond loopback here: then only admins read the embedded outbox.
-    "outbox": Entry("GET", "/outbox", page("/outbox"), (403, 403, 403, 403, 403, 200)),
+    # Only admins read the embedded outbox (an anonymous visitor may be one: sign in first).
+    "outbox": Entry("GET", "/outbox", page("/outbox"), (303, 403, 403, 403, 403, 200)),
     "outbox message": Entry("GET", "/outbox/{name}", page("/outbox/{mail}"),
-                            (403, 403, 403, 403, 403, 200)),
+                            (303, 403, 403, 403, 403, 200)),
     "outbox message HTML": Entry("GET", "/outbox/{name}/html", page("/outbox/{mail}/html"),
-                                 (403, 403, 403, 403, 403, 200)),
+                                 (303, 403, 403, 403, 403, 200)),
     # public: anyone may call these, and for the reason given
     "intake": Entry("POST", "/api/responses", _responses, (201, 201, 201, 201, 201, 201),
                     public="survey tools post here; INTAKE_TOKEN or webhook signatures guard "
@@ -428,15 +433,21 @@ ROUTES: dict[str, Entry] = {
         public="signing in: the link's one-time secret is the key (CSRF-guarded)"),
     "sign out": Entry("POST", "/logout", form("/logout"), (303,) * 6,
                       public="ends one's own session (CSRF-guarded)"),
-    "re-survey score": Entry("GET", "/r/{token}", page("/r/forged"),
-                             (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "re-survey score page": Entry("GET", "/r/{token}", page("/r/forged"),
+                                  (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "re-survey answer": Entry("POST", "/r/{token}",
+                              public_form("/r/forged", {"score": "7", "comment": "Beter"}),
+                              (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
     "feedback-call page": Entry("GET", "/f/{token}", page("/f/forged"),
                                 (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
     "ask for a feedback call": Entry("POST", "/f/{token}",
                                      public_form("/f/forged", {"phone": "0612345678"}),
                                      (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
-    "candidate score": Entry("GET", "/c/{token}", page("/c/forged"),
-                             (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "candidate score page": Entry("GET", "/c/{token}", page("/c/forged"),
+                                  (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "candidate answer": Entry("POST", "/c/{token}",
+                              public_form("/c/forged", {"score": "3", "comment": "Stil"}),
+                              (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
     "employee conversation": Entry("GET", "/e/{token}", page("/e/{conversation}"),
                                    (200, 200, 200, 200, 200, 200), team="people",
                                    public=SIGNED_LINK),
@@ -448,8 +459,8 @@ ROUTES: dict[str, Entry] = {
                     public="for load balancers: up or not, no data"),
     "ready": Entry("GET", "/ready", after_first_poll(page("/ready")), (200,) * 6,
                    public="for orchestrators: ready or not, no data"),
-    "metrics": Entry("GET", "/metrics", page("/metrics"), (200, 200, 200, 200, 200, 200),
-                     public="Prometheus: counts by program and team, no personal data"),
+    # Prometheus: the metrics token or the admin token; a member's own token is not enough.
+    "metrics": Entry("GET", "/metrics", api("GET", "/metrics"), (401, 401, 401, 401, 401, 200)),
     "API docs": Entry("GET", "/docs", page("/docs"), (200,) * 6, public=DOCS),
     "API docs sign-in redirect": Entry("GET", "/docs/oauth2-redirect",
                                        page("/docs/oauth2-redirect"), (200,) * 6, public=DOCS),

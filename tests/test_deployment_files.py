@@ -67,3 +67,9 @@ def test_no_secret_is_committed_in_compose() -> None:
 def test_the_healthchecks_are_declared() -> None:
     for name in ("postgresql", "temporal", "web"):
         assert "healthcheck" in COMPOSE["services"][name], name
+
+
+@pytest.mark.parametrize("service", ["mail", "temporal-ui"])
+def test_what_shows_every_email_or_workflow_is_published_on_this_host_only(service: str) -> None:
+    ports = COMPOSE["services"][service]["ports"]
+    assert ports and all(str(port).startswith("127.0.0.1:") for port in ports), ports

@@ -91,9 +91,9 @@ async def kringloop_up(tmp_path: Path, **settings: str) -> AsyncIterator[Stack]:
     (SQLite under tmp_path unless KRINGLOOP_DATABASE_URL is given, e.g. the test database)."""
     port = free_port()
     settings.setdefault("KRINGLOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'kringloop.db'}")
+    settings.setdefault("KRINGLOOP_ADMIN_TOKEN", ADMIN_TOKEN)
     environment = clean_environment(
-        KRINGLOOP_HOME=str(tmp_path / "home"),
-        KRINGLOOP_WEB_PORT=str(port), KRINGLOOP_ADMIN_TOKEN=ADMIN_TOKEN, **settings)
+        KRINGLOOP_HOME=str(tmp_path / "home"), KRINGLOOP_WEB_PORT=str(port), **settings)
     log = tmp_path / "kringloop-up.log"
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
@@ -246,8 +246,8 @@ async def test_health_is_unavailable_naming_the_database_when_it_does_not_answer
         stopped.dispose()
 
     assert answer.status_code == 503, answer.text
-    assert answer.json() == {"status": "unavailable", "database": False, "temporal": True,
-                             "worker": True}
+    assert answer.json() == {"status": "unavailable", "database": False,
+                             "database_writable": False, "temporal": True, "worker": True}
 
 
 @pytest.mark.parametrize("silent", [False, True],
@@ -264,5 +264,5 @@ async def test_health_is_unavailable_naming_temporal_when_it_does_not_answer(
         answer = await health_of(live, temporal=gone)
 
     assert answer.status_code == 503, answer.text
-    assert answer.json() == {"status": "unavailable", "database": True, "temporal": False,
-                             "worker": False}
+    assert answer.json() == {"status": "unavailable", "database": True,
+                             "database_writable": True, "temporal": False, "worker": False}

@@ -10,6 +10,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
@@ -18,7 +19,8 @@ from sqlmodel import SQLModel
 from kringloop.database import session_for
 from kringloop.models import SurveyResponse
 from kringloop.observability import json_formatter
-from tests.conftest import ADMIN, Kringloop, readable
+from kringloop.reports import Month, first_answers
+from tests.conftest import Kringloop, readable
 from tests.test_enps_relay import write
 from tests.test_intake_api import settled
 from tests.test_pages import signed_in
@@ -87,8 +89,10 @@ async def test_an_anonymous_detractor_leaves_no_identity_anywhere_after_the_whol
     }
     address = "203.0.113.77"  # the employee's IP, as a proxy in front of the survey tool adds it
     forwarded = {"X-Forwarded-For": address, "X-Real-IP": address}
+    # The survey tool's own response id names the employee (a form keyed by email address).
+    tool_id = f"enps-2026-11:{identity['email']}"
     answer = await live.api.post("/api/responses", headers=forwarded, json={
-        "response_id": f"enps-{uuid.uuid4().hex[:8]}", "program": "employee", "score": 1,
+        "response_id": tool_id, "program": "employee", "score": 1,
         "comment": "Niemand luistert naar de werkplaats.",
         "respondent": {**identity, "language": "nl", "segment": "Werkplaats"},
         "meta": {"employee_number": marker, "ip": address}})
@@ -130,6 +134,15 @@ async def test_an_anonymous_detractor_leaves_no_identity_anywhere_after_the_whol
     with session_for(live.engine) as session:
         kept = session.get(SurveyResponse, answer.json()["response_id"])
     assert kept is not None and kept.segment == "Werkplaats", "the department stays for grouping"
-    report = await live.api.get("/api/reports/nps", headers=ADMIN,
-                                params={"program": "employee", "group_by": "segment"})
-    assert [group["key"] for group in report.json()["groups"]] == ["Werkplaats"]
+    assert kept.id.startswith("anon-") and case_id == f"case-{kept.id}"
+    assert {(moment.minute, moment.second, moment.microsecond)
+            for moment in (kept.answered_at, kept.received_at)} == {(0, 0, 0)}, "to the hour"
+    again = await live.api.post("/api/responses", json={
+        "response_id": tool_id, "program": "employee", "score": 1,
+        "respondent": {"segment": "Werkplaats"}})
+    assert (again.status_code, again.json()["case_id"]) == (200, case_id), "no second case"
+    with session_for(live.engine) as session:  # this month's reports open once it has ended
+        counted = first_answers(session=session, org=live.org, program="employee",
+                                window=Month.of(datetime.now(UTC).date()).window,
+                                with_team=False)
+    assert [a.segment for a in counted] == ["Werkplaats"]

@@ -121,9 +121,10 @@ async def mail_to(kringloop: Kringloop, address: str, kind: str) -> Any:
 async def test_the_link_is_given_once_and_only_for_an_anonymous_employee(
     live: Kringloop,
 ) -> None:
-    posted = await anonymous_case(live)
+    tool_id = unique("enps")
+    posted = await anonymous_case(live, response_id=tool_id)
     again = await live.api.post("/api/responses", json={
-        "response_id": posted["response_id"], "program": "employee", "score": 3})
+        "response_id": tool_id, "program": "employee", "score": 3})
     consenting = await live.post_response(unique("enps-ok"), 3, program="employee",
                                           respondent=colleague(),
                                           meta={"contact_consent": True})

@@ -255,3 +255,39 @@ def test_an_operator_erases_a_person_from_the_command_line(
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == (f"kringloop: no personal data found for respondent "
                                       f"{WILHELMINA['id']} (an unknown id, or erased before)")
+
+
+def database_files(folder: Path) -> bytes:
+    """The embedded database's files as bytes: the database, its write-ahead log, its index."""
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("kringloop.db*")))
+
+
+class TestTheEmbeddedDatabaseFiles:
+    """The same request on the embedded default's SQLite database, whatever database the
+    suite runs on: the raw files are searched, not the rows."""
+
+    @pytest.fixture
+    def database_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'kringloop.db'}"
+
+    async def test_an_erased_customer_is_gone_from_the_database_files_and_their_log(
+        self, simulated: Kringloop, tmp_path: Path,
+    ) -> None:
+        for n in range(3):
+            await simulated.post_response(f"wz-{n}", 9, respondent=WILHELMINA, comment=COMMENT)
+        posted = await simulated.post_response("wz-bakfiets", 3, respondent=WILHELMINA,
+                                               comment=COMMENT)
+        await simulated.post_response("other", 9, respondent={
+            "id": "klant-77", "name": "Gerrit Blauwbloem", "email": "gerrit@example.nl"})
+        await simulated.case_when(posted["case_id"], lambda c: "acknowledgement" in " ".join(
+            e["detail"] for e in c["timeline"] if e["kind"] == "email_sent"))
+        await simulated.act(posted["case_id"], "notes",
+                            {"text": "Wilhelmina Zonneveld belt terug na vijven"})
+        assert WILHELMINA["name"].encode() in database_files(tmp_path)
+
+        await erase_respondent(WILHELMINA["id"], engine=simulated.engine,
+                               temporal=simulated.env.client, outbox=None, actor="admin")
+
+        raw = database_files(tmp_path)
+        assert b"Gerrit Blauwbloem" in raw, "the files were read, and others stay"
+        assert [value for value in HER if value.encode() in raw] == []

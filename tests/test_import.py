@@ -14,9 +14,10 @@ from rich.console import Console
 from sqlalchemy import func
 from sqlmodel import select
 
-from kringloop.csv_import import run_import
+from kringloop.csv_import import COLUMNS, run_import
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse
+from kringloop.intake import kept_response_id
+from kringloop.models import Case, ResponseCreate, SurveyResponse
 from kringloop.running_stack import FILE_NAME as RUNNING_STACK_FILE
 from kringloop.settings import PROJECT_ROOT
 from tests.conftest import Kringloop
@@ -47,13 +48,14 @@ def _temporal_address(live: Kringloop) -> str:
     return live.env.client.service_client.config.target_host
 
 
-async def _import(live: Kringloop, path: Path) -> tuple[int, str]:
+async def _import(live: Kringloop, path: Path, *, terminal: bool = False) -> tuple[int, str]:
+    """The import's exit code and what it printed (in a terminal: with its progress bar)."""
     output = io.StringIO()
     # Plain payloads: the live fixture's worker has no payload key (encryption has its tests).
     settings = live.settings.model_copy(update={"temporal_address": _temporal_address(live),
                                                 "payload_encryption": False})
-    code = await run_import(path, settings=settings,
-                            console=Console(file=output, width=200, color_system=None))
+    console = Console(file=output, width=200, color_system=None, force_terminal=terminal)
+    code = await run_import(path, settings=settings, console=console)
     return code, output.getvalue()
 
 
@@ -62,6 +64,12 @@ def _counts(live: Kringloop) -> tuple[int, int]:
         responses = session.exec(select(func.count()).select_from(SurveyResponse)).one()
         cases = session.exec(select(func.count()).select_from(Case)).one()
     return responses, cases
+
+
+def _anonymous(live: Kringloop, prefix: str) -> str:
+    """The id line 9's anonymous employee answer is kept under: a keyed hash of the tool's."""
+    return kept_response_id(ResponseCreate(response_id=f"{prefix}-107", program="employee",
+                                           score=4), key=live.settings.signing_key)
 
 
 async def _assigned(live: Kringloop, *case_ids: str) -> None:
@@ -82,14 +90,15 @@ async def test_good_lines_are_imported_and_bad_lines_are_named_by_line_number(
     assert "line 7: program: Field required" in output
     assert "line 8: score: Input should be a valid integer" in output
     assert "line 2:" not in output and "line 9:" not in output
-    await _assigned(live, f"case-{prefix}-101", f"case-{prefix}-107")
+    await _assigned(live, f"case-{prefix}-101", f"case-{_anonymous(live, prefix)}")
     detractor = await live.case(f"case-{prefix}-101")
     assert detractor["respondent"]["name"] == "Anna de Vries"
     assert detractor["comment"] == "Fiets kwam twee weken te laat, niemand belde."
     with session_for(live.engine) as session:
         imported = session.exec(select(SurveyResponse).order_by(SurveyResponse.id)).all()
-    assert [(r.id, r.source) for r in imported] == [
-        (f"{prefix}-101", "import"), (f"{prefix}-102", "import"), (f"{prefix}-107", "import")]
+    assert sorted((r.id, r.source) for r in imported) == sorted([
+        (f"{prefix}-101", "import"), (f"{prefix}-102", "import"),
+        (_anonymous(live, prefix), "import")])
     assert _counts(live) == (3, 2)
     assert "cases opened" in output
 
@@ -99,7 +108,7 @@ async def test_importing_the_same_file_again_opens_no_duplicate_cases(
     export = tmp_path / "export.csv"
     export.write_text(EXPORT.format(prefix=prefix), encoding="utf-8")
     await _import(live, export)
-    await _assigned(live, f"case-{prefix}-101", f"case-{prefix}-107")
+    await _assigned(live, f"case-{prefix}-101", f"case-{_anonymous(live, prefix)}")
 
     code, output = await _import(live, export)
 
@@ -144,6 +153,45 @@ async def test_an_unknown_column_is_refused_before_anything_is_imported(
     assert code == 2
     assert "unknown column nps_comment" in output
     assert _counts(live) == (0, 0)
+
+
+# Saved by an editor in its own encoding ("Café" as Latin-1), or a cell of pasted logs: found
+# only at the end of the file, yet the file is refused whole, with the line to look at.
+UNUSABLE_LAST_LINES = {
+    "latin-1": ("x-1,customer,8,Café was dicht,,,,,nl,,\n".encode("latin-1"),
+                "line 1002: not UTF-8 text; save the export as CSV UTF-8"),
+    "huge cell": (b'x-1,customer,8,"' + b"Traceback " * 20_000 + b'",,,,,nl,,\n',
+                  "line 1002: not valid CSV: field larger than field limit"),
+}
+
+
+@pytest.mark.parametrize("problem", UNUSABLE_LAST_LINES)
+async def test_an_export_found_unusable_near_its_end_imports_nothing(
+        live: Kringloop, tmp_path: Path, prefix: str, problem: str) -> None:
+    last_line, message = UNUSABLE_LAST_LINES[problem]
+    export = tmp_path / "export.csv"
+    export.write_bytes((",".join(COLUMNS) + "\n").encode() + "".join(
+        f"{prefix}-{n},customer,{n % 11},Prima geholpen,,Anna de Vries,,,nl,,\n"
+        for n in range(1_000)).encode() + last_line + f"{prefix}-x,customer,9,,,,,,,,\n".encode())
+
+    code, output = await _import(live, export)
+
+    assert code == 2, output
+    assert f"kringloop import: {export}: {message}" in output
+    assert _counts(live) == (0, 0)
+
+
+async def test_the_progress_bar_counts_every_data_line_of_the_export(
+        live: Kringloop, tmp_path: Path, prefix: str) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(EXPORT.format(prefix=prefix), encoding="utf-8")
+
+    code, output = await _import(live, export, terminal=True)
+
+    assert code == 1, output
+    # Seven data lines (one over two lines of the file), four of them refused: all are counted.
+    assert "importing" in output and "7/7" in output, output
+    await _assigned(live, f"case-{prefix}-101", f"case-{_anonymous(live, prefix)}")
 
 
 async def test_the_import_command_reports_bad_lines_and_exits_with_1(

@@ -276,7 +276,8 @@ async def test_an_anonymous_employee_leaves_no_trace_of_who_they_are(live: Kring
     assert live.smtp.to(case["assignee"]["email"], "assignment"), "the people team was told"
     assert live.smtp.to(employee["email"]) == []
     stored = everything_stored(live.engine)
-    assert response_id in stored, "the response itself is kept"
+    assert answer.json()["response_id"] in stored, "the response itself is kept"
+    assert response_id not in stored, "under a keyed hash of the survey tool's id"
     history = readable((await live.env.client.get_workflow_handle(case["case_id"])
                         .fetch_history()).to_json())  # payloads decoded: base64 hides nothing
     for identity in ("id", "name", "email", "phone"):
@@ -332,7 +333,8 @@ async def test_health_is_good_while_a_worker_polls_the_task_queue(live: Kringloo
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"never healthy: {answer.text}")
         await asyncio.sleep(0.1)
-    assert answer.json() == {"status": "ok", "database": True, "temporal": True, "worker": True}
+    assert answer.json() == {"status": "ok", "database": True, "database_writable": True,
+                             "temporal": True, "worker": True}
 
 
 async def test_health_is_unavailable_when_no_worker_polls_the_task_queue(
@@ -344,5 +346,5 @@ async def test_health_is_unavailable_when_no_worker_polls_the_task_queue(
         answer = await api.get("/health")
 
     assert answer.status_code == 503, answer.text
-    assert answer.json() == {"status": "unavailable", "database": True, "temporal": True,
-                             "worker": False}
+    assert answer.json() == {"status": "unavailable", "database": True,
+                             "database_writable": True, "temporal": True, "worker": False}

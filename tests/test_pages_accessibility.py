@@ -166,8 +166,8 @@ async def test_every_workspace_page_has_labelled_fields_real_buttons_a_language_
     pages["case"] = await bram.get(case)
     pages["refused resolution"] = await bram.submit(case, f"{case}/resolve", {
         "root_cause": "weather", "action_taken": "Regenpak gestuurd", "message": "Tot ziens"})
-    pages["closing preview"] = await bram.get(f"{case}/closing-preview", root_cause="",
-                                              action_taken="Fiets gebracht", message="Sorry")
+    pages["closing preview"] = await bram.submit(case, f"{case}/closing-preview", {
+        "root_cause": "", "action_taken": "Fiets gebracht", "message": "Sorry"})
     pages["reports (member)"] = await bram.get("/reports")
     pages["not found"] = await bram.get("/cases/case-nobody")
 

@@ -240,11 +240,15 @@ async def test_resolving_with_a_preview_of_the_closing_email(live: Kringloop) ->
     fields = {"root_cause": "delivery-late", "action_taken": "Nieuwe fiets gratis bezorgd",
               "message": "Sorry! <script>alert(1)</script>"}
 
-    # The preview button submits the resolve form by GET; the token is dropped from the address.
-    via_button = await bram.client.get(f"{page}/closing-preview",
-                                       params={**fields, "csrf_token": await bram.token(page)})
-    assert via_button.status_code == 303 and "csrf" not in via_button.headers["location"]
-    preview = await bram.get(via_button.headers["location"])
+    # The preview button posts the resolve form: what Bram typed stays out of the address.
+    html = (await bram.get(page)).text
+    assert f'formaction="{page}/closing-preview#closing-preview" formnovalidate>' in html
+    unguarded = await bram.client.post(f"{page}/closing-preview", data=fields)
+    assert unguarded.status_code == 403, "the preview needs the session's CSRF token too"
+    by_address = await bram.get(f"{page}/closing-preview", **fields)
+    assert by_address.status_code == 405, "no preview from an address"
+    preview = await bram.submit(page, f"{page}/closing-preview", fields)
+    assert preview.status_code == 200
     shown = element(preview.text, "closing-preview")
     assert "Anna, dit hebben we met je feedback gedaan" in shown
     assert "Nieuwe fiets gratis bezorgd" in shown and "Bram de Groot" in shown

@@ -1,4 +1,5 @@
-"""The report's figures: NPS arithmetic, small groups hidden, and how teams close the loop."""
+"""The report's figures: NPS arithmetic, small groups hidden, each reader's own answers, eNPS one
+month at a time, and how teams close the loop."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from kringloop.database import session_for
 from kringloop.models import Case, HiddenGroup, NpsGroup, SurveyResponse, TimelineEntry
 from kringloop.org import Organisation
 from kringloop.reports import (
+    Month,
+    ReportRefused,
     Tally,
     Window,
     adopted_report,
     hidden_groups,
     loop_report,
     nps_report,
+    report_grouping,
+    report_period,
     rounded_percent,
     tally,
 )
@@ -92,6 +97,8 @@ def test_groups_under_the_minimum_are_hidden_and_never_just_one() -> None:
     assert hidden_groups({"a": 2, "b": 2}, overall=4, min_size=5) == {"a", "b"}
     # Ties go by name, so the report is the same every time.
     assert hidden_groups({"b": 8, "a": 8, "c": 1}, overall=17, min_size=5) == {"a", "c"}
+    assert hidden_groups({"b": 8, "a": 8, "c": 1, "d": 1}, overall=18, min_size=5) == {
+        "a", "c", "d"}
     # A lone small group beside one large one: both go.
     assert hidden_groups({"a": 30, "b": 1}, overall=31, min_size=5) == {"a", "b"}
 
@@ -115,6 +122,29 @@ def test_the_report_hides_small_segments_without_counts_and_keeps_the_overall(
         {"hidden": True, "key": "winkel"},
     ]
     # What a reader can work out is the two hidden groups together (35 - 20), not either one.
+
+
+def test_two_small_departments_stay_hidden_together(engine: Engine, org: Organisation) -> None:
+    # Two departments of two answers each are hidden, but together they are 4: the overall (36)
+    # minus the workshop (20) and the shop (12). So the shop, the smallest one shown, is hidden
+    # too, and what can be worked out is 16 answers of three departments together.
+    sizes = {"werkplaats": 20, "winkel": 12, "magazijn": 2, "administratie": 2}
+    assert hidden_groups(sizes, overall=36, min_size=5) == {"magazijn", "administratie",
+                                                            "winkel"}
+    # Hidden groups that have enough answers together need no company.
+    assert hidden_groups({"werkplaats": 20, "magazijn": 3, "administratie": 2}, overall=25,
+                         min_size=5) == {"magazijn", "administratie"}
+    # The same in a report: customers' segments.
+    answers(engine, *[9] * 10, *[7] * 5, *[3] * 5, segment="werkplaats")
+    answers(engine, *[10] * 6, *[4] * 6, segment="winkel")
+    answers(engine, 0, 1, segment="magazijn")
+    answers(engine, 9, 2, segment="administratie")
+    with session_for(engine) as session:
+        report = nps_report(session=session, org=org, program="customer", group_by="segment")
+
+    assert report.overall.n == 36  # type: ignore[union-attr]
+    assert [(g.key, g.hidden) for g in report.groups] == [
+        ("administratie", True), ("magazijn", True), ("werkplaats", False), ("winkel", True)]
 
 
 def test_no_answers_means_no_score_and_a_hidden_overall(
@@ -167,9 +197,12 @@ def test_each_response_counts_for_the_team_that_owns_it(engine: Engine, org: Org
     sizes = {g.key: g.n for g in everyone.groups if isinstance(g, NpsGroup)}
     assert sizes == {"zakelijk": 10, "english": 5, "particulier": 5}
     assert list(sizes) == ["zakelijk", "english", "particulier"], "in the org file's order"
-    # Another team's member sees their own team and the program's overall, nothing else.
+    # Another team's member sees their own team, and an overall of their own team's answers.
     assert [g.key for g in zakelijk.groups] == ["zakelijk"]
-    assert zakelijk.overall == everyone.overall
+    assert (zakelijk.scope, everyone.scope) == (["zakelijk"], None)
+    assert zakelijk.overall.model_dump() == {"hidden": False, "n": 10, "promoters": 5,
+                                             "passives": 0, "detractors": 5, "nps": 0}
+    assert everyone.overall.n == 20  # type: ignore[union-attr]
 
 
 def test_hidden_teams_are_the_same_for_everyone_who_looks(
@@ -185,6 +218,165 @@ def test_hidden_teams_are_the_same_for_everyone_who_looks(
     # English shown, Particulieren would be 28 - 20 - 6 to an admin. Hiding is decided on all
     # teams, so the English team sees the very groups hidden that an admin sees.
     assert english.groups == [HiddenGroup(key="english", hidden=True)]
+    assert english.overall.hidden
+
+
+# Each reader's own answers ----------------------------------------------------------------------
+
+def three_teams_in_two_weeks(engine: Engine) -> None:
+    answers(engine, *[9] * 6, 2, 2, segment="lease", at=T0 + timedelta(weeks=1))  # Zakelijk
+    answers(engine, *[10] * 6, language="en", segment="webshop")  # English-speaking
+    answers(engine, 9, 9, 9, 3, 3, 3, language="nl", segment="webshop")  # Particulieren
+    answers(engine, *[8] * 5, language="nl", segment="winkel")
+
+
+def test_a_member_grouping_by_segment_sees_only_their_teams_answers(
+    engine: Engine, org: Organisation,
+) -> None:
+    three_teams_in_two_weeks(engine)
+    with session_for(engine) as session:
+        everyone = nps_report(session=session, org=org, program="customer", group_by="segment")
+        ours = nps_report(session=session, org=org, program="customer", group_by="segment",
+                          visible_teams={"particulier"})
+
+    # The admin sees every team's webshop customers (12) and the lease desk's.
+    assert [(g.key, g.n) for g in everyone.groups if isinstance(g, NpsGroup)] == [
+        ("lease", 8), ("webshop", 12), ("winkel", 5)]
+    # A member of Particulieren: their own team's webshop and shop customers only, and a
+    # headline over those 11 answers, not over the organisation's 25.
+    assert [g.model_dump() for g in ours.groups] == [
+        {"hidden": False, "key": "webshop", "n": 6, "promoters": 3, "passives": 0,
+         "detractors": 3, "nps": 0},
+        {"hidden": False, "key": "winkel", "n": 5, "promoters": 0, "passives": 5,
+         "detractors": 0, "nps": 0}]
+    assert (ours.overall.n, ours.scope) == (11, ["particulier"])  # type: ignore[union-attr]
+
+
+def test_a_member_grouping_by_week_sees_only_their_teams_weeks(
+    engine: Engine, org: Organisation,
+) -> None:
+    three_teams_in_two_weeks(engine)
+    with session_for(engine) as session:
+        everyone = nps_report(session=session, org=org, program="customer", group_by="week")
+        ours = nps_report(session=session, org=org, program="customer", group_by="week",
+                          visible_teams={"particulier"})
+        lease = nps_report(session=session, org=org, program="customer", group_by="week",
+                           visible_teams={"zakelijk"})
+
+    assert [(g.key, g.n) for g in everyone.groups if isinstance(g, NpsGroup)] == [
+        ("2026-W45", 17), ("2026-W46", 8)]
+    assert [(g.key, g.n) for g in ours.groups if isinstance(g, NpsGroup)] == [("2026-W45", 11)]
+    assert [(g.key, g.n) for g in lease.groups if isinstance(g, NpsGroup)] == [("2026-W46", 8)]
+
+
+def test_a_team_hidden_to_protect_a_smaller_one_hides_its_members_overall_in_every_grouping(
+    engine: Engine, org: Organisation,
+) -> None:
+    answers(engine, *[9] * 20, segment="zakelijk")
+    answers(engine, *[7] * 6, language="en", segment="webshop")
+    answers(engine, 0, 0, language="nl", segment="webshop")
+    with session_for(engine) as session:
+        admin = nps_report(session=session, org=org, program="customer", group_by="team")
+        english = {group_by: nps_report(session=session, org=org, program="customer",
+                                        group_by=group_by, visible_teams={"english"})
+                   for group_by in ("team", "segment", "week")}
+
+    # The admin sees 28 answers and Zakelijk's 20; English (6) is hidden to protect
+    # Particulieren (2). Had the English team's own overall said 6, the admin's 28 - 20 - 6
+    # would be Particulieren's two answers. So it is hidden in every grouping, with its groups.
+    assert admin.overall.n == 28  # type: ignore[union-attr]
+    assert [(g.key, g.hidden) for g in admin.groups] == [
+        ("zakelijk", False), ("english", True), ("particulier", True)]
+    for group_by, report in english.items():
+        assert report.overall.hidden, group_by
+        assert report.groups and all(g.hidden for g in report.groups), group_by
+
+
+# eNPS: one month, by department -----------------------------------------------------------------
+
+MARCH = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
+
+
+def test_an_enps_report_covers_one_whole_calendar_month_never_a_range_of_days(
+    engine: Engine, org: Organisation,
+) -> None:
+    answers(engine, 9, 9, 7, 3, 2, program="employee", segment="werkplaats", at=MARCH)
+    answers(engine, 1, program="employee", segment="werkplaats", at=MARCH + timedelta(days=1))
+    # The month's edges are UTC midnights.
+    answers(engine, 10, program="employee", segment="werkplaats",
+            at=datetime(2026, 2, 28, 23, 59, tzinfo=UTC))
+    answers(engine, 10, program="employee", segment="werkplaats",
+            at=datetime(2026, 4, 1, 0, 0, tzinfo=UTC))
+    two_days = Window.of_days(date(2026, 3, 11), date(2026, 3, 12))
+    one_day = Window.of_days(date(2026, 3, 11), date(2026, 3, 11))
+    with session_for(engine) as session:
+        # (11-12 March) - (11 March) would be the one colleague who answered on the 12th; an
+        # open end grows a day at a time.
+        from_march = Window(since=datetime(2026, 3, 1, tzinfo=UTC))
+        for window in (two_days, one_day, from_march, Window()):
+            with pytest.raises(ReportRefused) as refused:
+                nps_report(session=session, org=org, program="employee", group_by="segment",
+                           window=window)
+            assert refused.value.field == "month"
+        march = nps_report(session=session, org=org, program="employee", group_by="segment",
+                           window=Month(2026, 3).window)
+
+    assert (march.month, march.overall.n) == ("2026-03", 6)  # type: ignore[union-attr]
+    # What a reader asks for becomes a month, or is refused naming the field and saying why.
+    for asked, field in [({"first": date(2026, 3, 11)}, "from"),
+                         ({"last": date(2026, 3, 12)}, "to"),
+                         ({"month": "2026-13"}, "month")]:
+        with pytest.raises(ReportRefused) as refused:
+            report_period(program="employee", today=date(2026, 3, 12), **asked)  # type: ignore[arg-type]
+        assert refused.value.field == field
+    with pytest.raises(ReportRefused, match=r"one whole calendar month.*subtracted"):
+        report_period(program="employee", today=date(2026, 3, 12), first=date(2026, 3, 11))
+    assert report_period(program="employee", today=date(2026, 3, 12)) == Month(2026, 2).window
+    assert report_period(program="employee", today=date(2026, 3, 12), month="2026-01") == \
+        Month(2026, 1).window
+    # Customers keep their ranges of days.
+    assert report_period(program="customer", today=date(2026, 3, 12), first=date(2026, 3, 11),
+                         last=date(2026, 3, 12)) == two_days
+
+
+def test_enps_is_grouped_by_department_only(engine: Engine, org: Organisation) -> None:
+    answers(engine, *[9] * 5, program="employee", segment="werkplaats", at=MARCH)
+    with session_for(engine) as session:
+        for group_by in ("team", "week"):
+            with pytest.raises(ReportRefused, match="department") as refused:
+                nps_report(session=session, org=org, program="employee",
+                           group_by=group_by,  # type: ignore[arg-type]
+                           window=Month(2026, 3).window)
+            assert refused.value.field == "group_by"
+    assert report_grouping(program="employee", group_by=None) == "segment"
+    assert report_grouping(program="customer", group_by=None) == "team"
+    with pytest.raises(ReportRefused):
+        report_grouping(program="employee", group_by="week")
+
+
+def test_enps_loop_rows_follow_the_month_and_are_left_out_below_k(
+    engine: Engine, org: Organisation,
+) -> None:
+    # October: six answers, two detractors with a case. November: four answers, two cases.
+    october, november = datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)
+    answers(engine, 9, 9, 8, 8, program="employee", at=october)
+    answers(engine, 2, 3, program="employee", team="people", at=october)
+    answers(engine, 9, 8, program="employee", at=november)
+    answers(engine, 1, 4, program="employee", team="people", at=november)
+    with session_for(engine) as session:
+        def rows(month: Month) -> list[tuple[str, str | None, int, str | None]]:
+            report = loop_report(session=session, org=org, programs=["employee"], now=NOW,
+                                 window=month.window)
+            return [(r.program, r.team, r.cases_opened, r.month) for r in report.rows]
+
+        assert rows(Month(2026, 10)) == [("employee", "people", 2, "2026-10")]
+        # Two cases among four answers would say that half of those four are detractors.
+        assert rows(Month(2026, 11)) == []
+        with pytest.raises(ReportRefused):
+            loop_report(session=session, org=org, programs=["customer", "employee"], now=NOW,
+                        window=Window.of_days(date(2026, 10, 1), date(2026, 11, 30)))
+
+
 
 
 # Closing the loop -------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.test_cli import kringloop
-from tests.test_reports import T0, add_case, answers
+from tests.test_cli import kringloop, the_one_error_line
+from tests.test_reports import MARCH, T0, add_case, answers
 
 
 def test_report_prints_nps_per_team_and_the_loop_health(
@@ -47,3 +47,29 @@ def test_report_refuses_an_unknown_grouping_in_one_line(
 
     assert result.returncode == 2
     assert result.stderr.strip() == "kringloop: --group-by: month is not one of team, segment, week"
+
+
+def test_report_gives_enps_for_one_month_and_refuses_a_range_of_days(
+    engine: Engine, database_url: str, tmp_path: Path,
+) -> None:
+    answers(engine, 9, 9, 7, 3, 2, program="employee", segment="werkplaats", at=MARCH)
+    answers(engine, 0, program="employee", segment="werkplaats", at=MARCH + timedelta(days=1))
+    env = {"KRINGLOOP_DATABASE_URL": database_url, "COLUMNS": "120"}
+
+    # (11-12 March) - (11 March) would be the one colleague who answered on the 12th.
+    for options, option, why in [
+        (("--from", "2026-03-11", "--to", "2026-03-12"), "--from", "one whole calendar month"),
+        (("--month", "2026-03", "--group-by", "team"), "--group-by", "by department"),
+        (("--month", "March"), "--month", "YYYY-MM"),
+    ]:
+        result = kringloop("report", "--program", "employee", *options, cwd=tmp_path, **env)
+        line = the_one_error_line(result)
+        assert line.startswith(f"kringloop: {option}: ") and why in line, line
+    result = kringloop("report", "--program", "employee", "--month", "2026-03", cwd=tmp_path,
+                       **env)
+
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
+    assert "NPS employee by segment in 2026-03 (groups under 5 answers hidden)" in lines
+    assert "all 6 2 1 3 -17" in lines
+    assert "werkplaats 6 2 1 3 -17" in lines

@@ -1,12 +1,12 @@
-"""The reports in the workspace and the JSON API: who sees which figures, the trend chart, the
-CSV files, and the page in the reader's language."""
+"""The reports in the workspace and the JSON API: who sees which figures, eNPS one month at a
+time, the trend chart, the CSV files, and the page in the reader's language."""
 
 from __future__ import annotations
 
 import csv
 import re
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -15,7 +15,7 @@ from kringloop.database import session_for
 from tests.conftest import ADMIN, Kringloop
 from tests.test_pages import BRAM, ESTHER, INGRID, PRIYA, signed_in
 from tests.test_pages_cases import element
-from tests.test_reports import T0, add_case, answers
+from tests.test_reports import MARCH, T0, add_case, answers
 
 WENDY = "wendy.vanleeuwen@fietsenwinkel.example"  # lead of People & Cultuur
 RACHID = "rachid.aziz@fietsenwinkel.example"  # People & Cultuur
@@ -48,34 +48,57 @@ async def test_members_see_their_own_teams_nps_and_admins_every_team(live: Kring
 
     own = await api(live, "/api/reports/nps", bram, group_by="team")
     every = await api(live, "/api/reports/nps", ADMIN, group_by="team")
-    segments = await api(live, "/api/reports/nps", bram, group_by="segment")
 
     assert [g["key"] for g in own["groups"]] == ["particulier"]
     assert [g["key"] for g in every["groups"]] == ["zakelijk", "english", "particulier"]
-    assert own["overall"] == every["overall"] == {
+    assert every["overall"] == {
         "hidden": False, "n": 21, "promoters": 9, "passives": 4, "detractors": 8, "nps": 5}
     assert own["groups"][0] == {"hidden": False, "key": "particulier", "n": 8, "promoters": 4,
                                 "passives": 0, "detractors": 4, "nps": 0}
-    assert [g["key"] for g in segments["groups"]] == ["lease", None]
+    # Bram's overall is his own team's answers, and says so.
+    assert own["overall"] == {k: v for k, v in own["groups"][0].items() if k != "key"}
+    assert (own["scope"], every["scope"]) == (["particulier"], None)
+
+
+async def test_a_member_grouping_by_segment_sees_only_their_teams_answers(
+    live: Kringloop,
+) -> None:
+    three_teams_answer(live)  # only Zakelijk's six have a segment: "lease"
+    answers(live.engine, 9, 9, 9, 9, 9, language="nl", segment="lease",
+            team="particulier")  # called back by Particulieren
+    bram = token_of(live, BRAM)
+
+    segments = await api(live, "/api/reports/nps", bram, group_by="segment")
+    weeks = await api(live, "/api/reports/nps", bram, group_by="week")
+    everyone = await api(live, "/api/reports/nps", ADMIN, group_by="segment")
+
+    # The admin sees 11 lease customers; Bram only the five his team owns, and his team's
+    # eight without a segment. Nothing of Zakelijk's or the English-speaking team's answers.
+    assert [(g["key"], g["n"]) for g in everyone["groups"]] == [("lease", 11), (None, 15)]
+    assert [(g["key"], g["n"]) for g in segments["groups"]] == [("lease", 5), (None, 8)]
+    assert segments["overall"]["n"] == weeks["overall"]["n"] == 13
+    assert [(g["key"], g["n"]) for g in weeks["groups"]] == [("2026-W45", 13)]
 
 
 async def test_enps_is_for_admins_and_the_people_team_only(live: Kringloop) -> None:
-    answers(live.engine, 9, 9, 7, 7, 3, 2, program="employee", segment="werkplaats")
-    add_case(live.engine, "colleague-1", team="people", program="employee")
+    answers(live.engine, 9, 9, 7, 7, program="employee", segment="werkplaats")
+    answers(live.engine, 3, 2, program="employee", segment="werkplaats", team="people")
     add_case(live.engine, "customer-1", team="particulier")
+    november = {"month": "2026-11"}
 
     for person in (BRAM, ESTHER, PRIYA):
         refused = await live.api.get("/api/reports/nps", params={"program": "employee"},
                                      headers=token_of(live, person))
         assert (refused.status_code, refused.json()["field"]) == (403, "program"), person
-        loop = await api(live, "/api/reports/loop", token_of(live, person))
+        loop = await api(live, "/api/reports/loop", token_of(live, person), **november)
         assert all(row["program"] != "employee" for row in loop["rows"]), person
     for reader in (token_of(live, WENDY), token_of(live, RACHID), ADMIN):
-        enps = await api(live, "/api/reports/nps", reader, program="employee", group_by="segment")
+        enps = await api(live, "/api/reports/nps", reader, program="employee", group_by="segment",
+                         **november)
         assert enps["overall"]["nps"] == 0
         assert enps["groups"] == [{"hidden": False, "key": "werkplaats", "n": 6, "promoters": 2,
                                    "passives": 2, "detractors": 2, "nps": 0}]
-    people = await api(live, "/api/reports/loop", token_of(live, WENDY))
+    people = await api(live, "/api/reports/loop", token_of(live, WENDY), **november)
     assert [(r["program"], r["team"]) for r in people["rows"]] == [("employee", "people")]
 
     bram, wendy = await signed_in(live, BRAM), await signed_in(live, WENDY)
@@ -120,6 +143,152 @@ async def test_bad_filters_are_refused_naming_the_field(live: Kringloop) -> None
         answer = await live.api.get("/api/reports/nps", params=params, headers=ADMIN)
         assert (answer.status_code, answer.json()["field"]) == (422, field), params
     assert (await live.api.get("/api/reports/nps")).status_code == 401
+
+
+# eNPS: one month, by department -----------------------------------------------------------------
+
+async def test_two_overlapping_periods_of_enps_cannot_be_requested(live: Kringloop) -> None:
+    # Five colleagues of the workshop answered on 11 March, one more on the 12th.
+    answers(live.engine, 9, 9, 7, 3, 2, program="employee", segment="werkplaats", at=MARCH)
+    answers(live.engine, 0, program="employee", segment="werkplaats",
+            at=MARCH + timedelta(days=1))
+    wendy = token_of(live, WENDY)
+
+    # (11-12 March) - (11 March) would be the one colleague of the 12th: no range of days.
+    for params, field in [({"from": "2026-03-11", "to": "2026-03-12"}, "from"),
+                          ({"from": "2026-03-11"}, "from"), ({"to": "2026-03-11"}, "to"),
+                          ({"month": "2026-03", "to": "2026-03-11"}, "to"),
+                          ({"month": "maart"}, "month")]:
+        for path in ("/api/reports/nps", "/api/reports/loop"):
+            answer = await live.api.get(path, params={"program": "employee", **params},
+                                        headers=wendy)
+            assert (answer.status_code, answer.json()["field"]) == (422, field), (path, params)
+            if field != "month":
+                assert "one whole calendar month" in answer.json()["message"]
+                assert "subtracted" in answer.json()["message"]
+    march = await api(live, "/api/reports/nps", wendy, program="employee", month="2026-03")
+    assert (march["month"], march["group_by"], march["overall"]["n"]) == ("2026-03", "segment", 6)
+
+    # The page's CSV files keep to the month, whatever the address asks for.
+    wendys = await signed_in(live, WENDY)
+    two_days = await wendys.get("/reports/nps.csv", program="employee", month="2026-03",
+                                group_by="week", **{"from": "2026-03-11", "to": "2026-03-12"})
+    one_day = await wendys.get("/reports/nps.csv", program="employee", month="2026-03",
+                               **{"from": "2026-03-11", "to": "2026-03-11"})
+    assert rows_of(two_days) == rows_of(one_day)
+    overall, *groups = rows_of(one_day)
+    assert (overall["n"], [g["key"] for g in groups]) == ("6", ["werkplaats"])
+    assert 'filename="nps-employee-2026-03-by-segment.csv"' in \
+        one_day.headers["content-disposition"]
+
+
+async def test_enps_is_grouped_by_department_only(live: Kringloop) -> None:
+    answers(live.engine, 9, 9, 7, 3, 2, program="employee", segment="werkplaats", at=MARCH)
+
+    for group_by in ("team", "week"):
+        answer = await live.api.get("/api/reports/nps", headers=ADMIN, params={
+            "program": "employee", "month": "2026-03", "group_by": group_by})
+        assert (answer.status_code, answer.json()["field"]) == (422, "group_by"), group_by
+        assert "by department" in answer.json()["message"]
+        assert "second" in answer.json()["message"], "the message says why"
+    by_default = await api(live, "/api/reports/nps", ADMIN, program="employee", month="2026-03")
+    assert [g["key"] for g in by_default["groups"]] == ["werkplaats"]
+    # Customers keep every grouping and their ranges of days.
+    weekly = await api(live, "/api/reports/nps", ADMIN, group_by="week",
+                       **{"from": "2026-03-11", "to": "2026-03-12"})
+    assert weekly["group_by"] == "week" and weekly["month"] is None
+
+
+async def test_enps_is_read_for_a_month_that_has_ended_the_last_one_unless_asked(
+    live: Kringloop,
+) -> None:
+    """A month still running grows as answers come in: read on Monday and again on Tuesday, it
+    would show what Tuesday's few colleagues answered."""
+    now = datetime.now(UTC)
+    last_month = (now.replace(day=1) - timedelta(days=1)).replace(day=15)
+    answers(live.engine, 9, 9, 9, 9, 9, program="employee", segment="werkplaats", at=last_month)
+    answers(live.engine, *[0] * 5, program="employee", segment="werkplaats", at=now)
+
+    enps = await api(live, "/api/reports/nps", ADMIN, program="employee")
+    running = await live.api.get("/api/reports/nps", headers=ADMIN,
+                                 params={"program": "employee", "month": f"{now:%Y-%m}"})
+    loop = await live.api.get("/api/reports/loop", headers=ADMIN,
+                              params={"program": "employee", "month": f"{now:%Y-%m}"})
+
+    assert enps["month"] == f"{last_month:%Y-%m}"
+    assert (enps["overall"]["n"], enps["overall"]["nps"]) == (5, 100)
+    for refused in (running, loop):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "month"
+        assert "has not ended yet" in refused.json()["message"]
+
+
+async def test_enps_loop_rows_follow_the_month_and_are_left_out_below_k(
+    live: Kringloop,
+) -> None:
+    october, november = datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)
+    answers(live.engine, 9, 9, 8, 8, program="employee", at=october)
+    answers(live.engine, 2, 3, program="employee", team="people", at=october)
+    answers(live.engine, 9, 8, program="employee", at=november)
+    answers(live.engine, 1, 4, program="employee", team="people", at=november)
+    add_case(live.engine, "customer-1", team="particulier", opened=october)
+    wendy = token_of(live, WENDY)
+
+    def rows(report: dict[str, Any]) -> list[tuple[str, str, int, str | None]]:
+        return [(r["program"], r["team"], r["cases_opened"], r["month"]) for r in report["rows"]]
+
+    in_october = await api(live, "/api/reports/loop", wendy, program="employee", month="2026-10")
+    # Two cases among November's four answers would say half of those four are detractors.
+    in_november = await api(live, "/api/reports/loop", wendy, program="employee",
+                            month="2026-11")
+    # Without a program: a month is every program's; a range of days leaves employee rows out.
+    everything = await api(live, "/api/reports/loop", ADMIN, month="2026-10")
+    ranged = await api(live, "/api/reports/loop", ADMIN, **{"from": "2026-10-01",
+                                                           "to": "2026-11-30"})
+
+    assert rows(in_october) == [("employee", "people", 2, "2026-10")]
+    assert rows(in_november) == []
+    assert rows(everything) == [("customer", "particulier", 1, "2026-10"),
+                                ("employee", "people", 2, "2026-10")]
+    assert rows(ranged) == [("customer", "particulier", 1, None)]
+
+
+async def test_the_people_team_reads_enps_per_month_with_a_trend_of_months(
+    live: Kringloop,
+) -> None:
+    answers(live.engine, 9, 9, 9, 7, 7, 3, program="employee", segment="werkplaats",
+            at=datetime(2026, 9, 10, tzinfo=UTC))
+    answers(live.engine, 2, 2, 9, program="employee", segment="werkplaats",
+            at=datetime(2026, 10, 10, tzinfo=UTC))  # three: hidden
+    answers(live.engine, 10, 10, 10, 8, 8, 8, 1, program="employee", segment="werkplaats",
+            at=datetime(2026, 11, 10, tzinfo=UTC))
+    answers(live.engine, 6, program="employee", segment="winkel",
+            at=datetime(2026, 11, 11, tzinfo=UTC))
+    wendy = await signed_in(live, WENDY)
+
+    # A range of days and a grouping by week in the address are not taken.
+    page = await wendy.get("/reports", program="employee", month="2026-11", group_by="week",
+                           **{"from": "2026-11-11", "to": "2026-11-11"})
+
+    html = page.text
+    assert page.status_code == 200
+    assert '<input type="month" name="month" id="report-month" value="2026-11"' in html
+    assert 'name="from"' not in html and 'name="to"' not in html
+    assert re.findall(r'<option value="([^"]*)"', element(html, "report-group-by")) == [
+        "segment"]
+    assert "alleen per afdeling" in element(html, "enps-rules")
+    assert "Hele organisatie" not in html and "Jouw team: People &amp; Cultuur" in html
+    assert "8 antwoorden" in element(html, "nps-overall")  # the whole of November
+    assert re.findall(r'<tr data-key="([^"]*)"', element(html, "nps").split("<details>")[0]) == [
+        "werkplaats", "winkel"]
+    chart = svg_of(html)
+    assert chart.findtext("title") == "NPS per maand"
+    points = [c.get("data-month") for c in chart.iter("circle") if c.get("class") == "point"]
+    gaps = [g.get("data-month") for g in chart.iter("g") if g.get("class") == "gap"]
+    assert (points, gaps) == (["2026-09", "2026-11"], ["2026-10"])
+    assert [t.text for t in chart.iter("text")][-2:] == ["Maand", "NPS"]
+    assert 'href="/reports/nps.csv?program=employee&amp;month=2026-11&amp;group_by=segment"' \
+        in html
 
 
 # CSV files --------------------------------------------------------------------------------------
@@ -220,6 +389,25 @@ async def test_the_trend_chart_has_a_point_per_shown_week_and_a_gap_for_a_hidden
     assert [t.text for t in chart.iter("text")][-2:] == ["Week", "NPS"]
 
 
+async def test_a_members_trend_chart_shows_only_their_teams_weeks(live: Kringloop) -> None:
+    answers(live.engine, *[9] * 6, at=T0)  # Particulieren, week 45
+    answers(live.engine, *[2] * 6, segment="lease", at=T0 + timedelta(weeks=1))  # Zakelijk
+    bram, ingrid = await signed_in(live, BRAM), await signed_in(live, INGRID)
+
+    mine = (await bram.get("/reports", group_by="segment")).text
+    everyone = (await ingrid.get("/reports", group_by="segment")).text
+
+    def weeks(html: str) -> list[str | None]:
+        return [c.get("data-week") for c in svg_of(html).iter("circle")
+                if c.get("class") == "point"]
+
+    assert weeks(mine) == ["2026-W45"]
+    assert element(mine, "nps-scope") == "Jouw team: Particulieren"
+    assert "NPS +100" in element(mine, "nps-overall")
+    assert weeks(everyone) == ["2026-W45", "2026-W46"]
+    assert element(everyone, "nps-scope") == "Hele organisatie"
+
+
 async def test_a_dutch_lead_reads_the_report_in_dutch(live: Kringloop) -> None:
     three_teams_answer(live)
     answers(live.engine, 6, respondent_id="klant-20417", at=T0)
@@ -235,9 +423,11 @@ async def test_a_dutch_lead_reads_the_report_in_dutch(live: Kringloop) -> None:
     assert '<html lang="nl">' in html and "<h1>Rapportages</h1>" in html
     assert '<a href="/reports" aria-current="page">Rapportages</a>' in html
     assert "nooit per persoon" in html
+    # The headline is her team's: its eight answers and the adopted family's two.
+    assert element(html, "nps-scope") == "Jouw team: Particulieren"
     overall = element(html, "nps-overall")
-    assert "NPS +4" in overall
-    assert "23 antwoorden: 10 promotors, 4 passieven, 9 critici." in overall
+    assert "NPS 0" in overall
+    assert "10 antwoorden: 5 promotors, 0 passieven, 5 critici." in overall
     # Her own team's row only; the English team's and Zakelijk's are not hers to compare.
     assert re.findall(r'<tr data-key="([^"]*)"', element(html, "nps").split("<details>")[0]) == [
         "particulier"]
@@ -265,6 +455,7 @@ async def test_a_member_reads_their_teams_figures_in_english(live: Kringloop) ->
     page = await priya.get("/reports")
 
     assert '<html lang="en">' in page.text and "<h1>Reports</h1>" in page.text
+    assert element(page.text, "nps-scope") == "Your team: English-speaking customers"
     assert re.findall(r'<tr data-team="([^"]*)"', page.text) == ["english"]
     assert "English-speaking customers" in element(page.text, "nps")
     assert "Particulieren" not in page.text

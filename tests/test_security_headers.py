@@ -62,7 +62,7 @@ async def test_only_the_api_documentation_may_run_its_own_scripts(
 
 async def test_behind_https_browsers_are_told_to_stay_on_https(
         settings: Settings, org: Organisation, engine: Engine) -> None:
-    settings = settings.model_copy(update={"public_url": "https://kringloop.example"})
+    settings = settings.model_copy(update={"public_url": "https://kringloop.test"})
     async with client(settings, org, engine) as web:
         answer = await web.get("/login")
     assert answer.headers["strict-transport-security"].startswith("max-age=")

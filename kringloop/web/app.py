@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from kringloop.web.deps import Services, SignInRequired
+from kringloop.observability import CaseCounters
+from kringloop.org import Organisation
+from kringloop.web.deps import SESSION_LIFETIME, Services, SignInRequired
 from kringloop.web.errors import install_error_handlers
 from kringloop.web.rate_limits import install_rate_limits
 from kringloop.web.request_limits import RequestLimits
@@ -34,23 +39,31 @@ from kringloop.web.routes import (
 )
 from kringloop.web.security_headers import SecurityHeaders
 
-SESSION_LIFETIME_S = 12 * 3600
-
 
 def create_app(services: Services) -> FastAPI:
     # The OpenAPI page at /docs with Swagger UI served from here: it works without a CDN.
     app = FastAPIOffline(title="Kringloop", version="0.1.0",
                          description="Closed-loop follow-up for Net Promoter programs.")
     app.state.services = services
+    app.state.case_counters = CaseCounters(services.engine)  # /metrics, counted now and then
     https = services.settings.base_url.startswith("https://")
-    # Signed (itsdangerous), HttpOnly session cookie; SameSite=Lax keeps it off cross-site posts.
+    # Signed (itsdangerous), HttpOnly session cookie holding no personal data: the session's
+    # random secret (kept on the server, see deps.page_principal), a CSRF token and a flash key.
+    # SameSite=Lax keeps it off cross-site posts.
     app.add_middleware(
         SessionMiddleware, secret_key=services.settings.signing_key,
-        session_cookie="kringloop_session", max_age=SESSION_LIFETIME_S, same_site="lax",
-        https_only=https)
+        session_cookie="kringloop_session", max_age=int(SESSION_LIFETIME.total_seconds()),
+        same_site="lax", https_only=https)
     # Inside the security headers, so that a refusal at the door carries them too.
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https=https)
+    # Outermost: a request for another host name (DNS rebinding) never reaches a route.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=services.settings.trusted_hosts)
+    if services.settings.forwarded_allow_ips:
+        # The client's address from X-Forwarded-For, believed only from the configured proxies:
+        # rate limits count by it, and anyone else could pick a fresh one per request.
+        app.add_middleware(ProxyHeadersMiddleware,
+                           trusted_hosts=list(services.settings.forwarded_allow_ips))
     install_error_handlers(app)
     install_rate_limits(app, services.settings)
 
@@ -64,3 +77,9 @@ def create_app(services: Services) -> FastAPI:
                    pages_reports, conversation, erasure, pages_rejections):
         app.include_router(module.router)
     return app
+
+
+def use_organisation(app: FastAPI, org: Organisation) -> None:
+    """From the next request on, the app works with this organisation file (reloaded): a
+    session whose person left, or changed role or team, ends there (deps.page_principal)."""
+    app.state.services = replace(app.state.services, org=org)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from kringloop.access import ADMIN_TOKEN_HOLDER, Principal, principal_for
-from kringloop.credentials import email_for_api_token
+from kringloop.credentials import email_for_api_token, end_session, session_of
 from kringloop.database import session_for
 from kringloop.models import Case
 from kringloop.org import Organisation
@@ -86,6 +87,13 @@ async def require_signature(
                        field=SIGNATURE_HEADER) from None
 
 
+def require_metrics_reader(services: ServicesDep, credentials: Credentials) -> None:
+    """/metrics: the metrics token (for a Prometheus that needs no other right) or the admin's."""
+    if not (_matches(credentials, services.settings.metrics_token)
+            or _matches(credentials, services.settings.api_admin_token)):
+        raise _unauthorized()
+
+
 def api_principal(services: ServicesDep, credentials: Credentials) -> Principal:
     """The caller of a JSON API route: the admin token, or a member's personal token."""
     if credentials is None:
@@ -103,17 +111,29 @@ def api_principal(services: ServicesDep, credentials: Credentials) -> Principal:
 ApiCaller = Annotated[Principal, Depends(api_principal)]
 
 
-# Pages: a signed session cookie, and a CSRF token on every form ------------------------------
+# Pages: a session kept on the server, and a CSRF token on every form -------------------------
 
 class SignInRequired(Exception):
     """Raised by page routes for anonymous visitors; the app redirects to the sign-in page."""
 
 
+SESSION_SECRET = "sid"  # the cookie's key for the session's secret (the cookie holds no name)
+SESSION_LIFETIME = timedelta(hours=12)
+
+
 def page_principal(request: Request, services: ServicesDep) -> Principal:
-    email = request.session.get("email")
-    principal = principal_for(services.org, email) if email else None
+    """The signed-in person, while their session lasts and the organisation file still gives
+    them the role and teams they signed in with."""
+    secret = request.session.get(SESSION_SECRET)
+    with session_for(services.engine) as session:
+        signed_in = session_of(session=session, secret=secret) if secret else None
+        principal = principal_for(services.org, signed_in.email) if signed_in else None
+        if signed_in is not None and (principal is None
+                                      or principal.standing != signed_in.standing):
+            end_session(session=session, secret=secret)
+            principal = None
     if principal is None:
-        request.session.pop("email", None)
+        request.session.pop(SESSION_SECRET, None)
         raise SignInRequired
     return principal
 

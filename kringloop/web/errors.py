@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 
@@ -39,7 +40,28 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# How long a client should wait before trying again when the database cannot take a write.
+DATABASE_RETRY_AFTER_S = 30
+
+
+def disk_is_full(error: OperationalError) -> bool:
+    """Whether the database refused for want of room: SQLite's SQLITE_FULL, PostgreSQL's
+    disk_full (SQLSTATE 53100)."""
+    cause = error.orig
+    return (getattr(cause, "sqlite_errorname", None) == "SQLITE_FULL"
+            or getattr(cause, "sqlstate", None) == "53100")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_: Request, error: OperationalError) -> JSONResponse:
+        """The database cannot take this now (a full disk, a lock, a lost connection): the
+        transaction was rolled back, so nothing was half stored, and the sender may retry."""
+        problem = ("the database has no room left to store this (disk full)"
+                   if disk_is_full(error) else "the database cannot be reached right now")
+        return refusal(503, f"{problem}; nothing was stored: try again later",
+                       headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in error.errors()]

@@ -86,6 +86,11 @@ async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_e
                                      "vervoerder aangescherpt.")
     await page.fill("#message", "Sorry voor het wachten, Anna. Je volgende bezorging "
                                 "plannen we persoonlijk in.")
+    # The preview is posted: what Bram typed for Anna stays out of the address and history.
+    await page.click("#preview-closing")
+    await expect(page.locator("#closing-preview")).to_contain_text("Bezorgkosten terugbetaald")
+    assert "Bezorgkosten" not in page.url and "Sorry" not in page.url, page.url
+    await expect(page.locator("#message")).to_have_value(re.compile("^Sorry voor het wachten"))
     await page.click("#resolve")
     await expect(page.get_by_role("status").first).to_be_visible()
     await expect(page.locator("#case-status")).to_contain_text(

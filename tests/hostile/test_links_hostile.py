@@ -1,8 +1,8 @@
 """The links we hand out are signed, and a link that is forged, tampered with, made for another
-purpose, expired or already used opens nothing: the one-click score links (/r/, /c/), the
-feedback-call link (/f/), an employee's conversation (/e/) and the sign-in links
-(/login/magic/, whose page signs in only when its button is pressed). Each gets a clear 4xx
-page, and nothing is written."""
+purpose, expired or already used opens nothing: the score links (/r/, /c/: their page, and the
+answer posted from it), the feedback-call link (/f/), an employee's conversation (/e/) and the
+sign-in links (/login/magic/, whose page signs in only when its button is pressed). Each gets a
+clear 4xx page, and nothing is written."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from itsdangerous import TimestampSigner
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
 from kringloop.org import Organisation
@@ -40,12 +41,24 @@ MAKERS: dict[str, Callable[[], str]] = {
     "/f/": lambda: feedback_call_token(KEY, rejection_id="rej-nobody"),
     "/e/": lambda: conversation_token(KEY, case_id="case-nobody"),
 }
+# The same links as we made them before tokens were sealed (signed only): still in inboxes.
+OLD_MAKERS: dict[str, Callable[[], str]] = {
+    "/r/": lambda: URLSafeTimedSerializer(KEY, salt="kringloop-resurvey-score").dumps(
+        {"c": "case-nobody", "s": 3}),
+    "/c/": lambda: URLSafeTimedSerializer(KEY, salt="kringloop-candidate-survey").dumps(
+        {"r": "rej-nobody", "s": 3}),
+    "/f/": lambda: URLSafeTimedSerializer(KEY, salt="kringloop-feedback-call").dumps(
+        {"r": "rej-nobody"}),
+    "/e/": lambda: URLSafeTimedSerializer(KEY, salt="kringloop-employee-conversation").dumps(
+        {"c": "case-nobody"}),
+}
 MAX_AGE = {"/r/": SCORE_LINK_MAX_AGE_S, "/c/": SCORE_LINK_MAX_AGE_S, "/f/": SCORE_LINK_MAX_AGE_S,
            "/e/": CONVERSATION_LINK_MAX_AGE_S}
-# Every way into a signed link: reading it, and the forms behind the feedback call, the
-# conversation and the sign-in link (its page alone opens nothing: a button press signs in).
-OPENINGS = [("GET", "/r/"), ("GET", "/c/"), ("GET", "/f/"), ("POST", "/f/"), ("GET", "/e/"),
-            ("POST", "/e/"), ("GET", "/login/magic/"), ("POST", "/login/magic/")]
+# Every way into a signed link: reading it, and the forms behind the scores, the feedback call,
+# the conversation and the sign-in link (a page alone opens nothing: its button does).
+OPENINGS = [("GET", "/r/"), ("POST", "/r/"), ("GET", "/c/"), ("POST", "/c/"), ("GET", "/f/"),
+            ("POST", "/f/"), ("GET", "/e/"), ("POST", "/e/"), ("GET", "/login/magic/"),
+            ("POST", "/login/magic/")]
 
 
 def link_token() -> st.SearchStrategy[str]:
@@ -62,7 +75,8 @@ async def opened(web: httpx.AsyncClient, method: str, prefix: str, token: str
     address = prefix + quote(token, safe="")
     if method == "POST":
         return await web.post(address, data={"phone": "06 12345678", "note": "Bel me",
-                                             "text": "Hallo", "form_token": "x"})
+                                             "text": "Hallo", "form_token": "x", "score": "3",
+                                             "comment": "Hallo"})
     return await web.get(address)
 
 
@@ -75,11 +89,14 @@ async def refused(web: httpx.AsyncClient, rows: RowCounts, method: str, prefix: 
     return answer
 
 
-def made_long_ago(prefix: str, age_s: int) -> str:
-    """A link as we made it `age_s` seconds ago."""
+def made_long_ago(prefix: str, age_s: int, *, old: bool = False) -> str:
+    """A link as we made it `age_s` seconds ago (sealed as we make them now, or signed as we
+    made them before: `old`)."""
+    then = int(time.time()) - age_s
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TimestampSigner, "get_timestamp", lambda _: int(time.time()) - age_s)
-        return MAKERS[prefix]()
+        patch.setattr(Fernet, "encrypt", lambda self, data: self.encrypt_at_time(data, then))
+        patch.setattr(TimestampSigner, "get_timestamp", lambda _: then)
+        return (OLD_MAKERS if old else MAKERS)[prefix]()
 
 
 @given(opening=st.sampled_from(OPENINGS), token=link_token())
@@ -91,11 +108,12 @@ async def test_a_forged_link_opens_nothing(web: httpx.AsyncClient, rows: RowCoun
         assert "<script>" not in answer.text
 
 
-@given(opening=st.sampled_from([o for o in OPENINGS if o[1] in MAKERS]), data=st.data())
+@given(opening=st.sampled_from([o for o in OPENINGS if o[1] in MAKERS]), old=st.booleans(),
+       data=st.data())
 async def test_a_tampered_link_opens_nothing(web: httpx.AsyncClient, rows: RowCounts,
-                                            opening: tuple[str, str], data: st.DataObject
-                                            ) -> None:
-    token = MAKERS[opening[1]]()
+                                            opening: tuple[str, str], old: bool,
+                                            data: st.DataObject) -> None:
+    token = (OLD_MAKERS if old else MAKERS)[opening[1]]()
     position = data.draw(st.integers(0, len(token) - 1))
     replacement = data.draw(st.sampled_from("AaZz09-_."))
     tampered = token[:position] + replacement + token[position + 1:]
@@ -105,22 +123,25 @@ async def test_a_tampered_link_opens_nothing(web: httpx.AsyncClient, rows: RowCo
 
 
 @given(made_for=st.sampled_from(list(MAKERS)),
-       opening=st.sampled_from([o for o in OPENINGS if o[1] in MAKERS]))
+       opening=st.sampled_from([o for o in OPENINGS if o[1] in MAKERS]), old=st.booleans())
 async def test_a_link_made_for_one_purpose_opens_nothing_elsewhere(
-        web: httpx.AsyncClient, rows: RowCounts, made_for: str, opening: tuple[str, str]) -> None:
+        web: httpx.AsyncClient, rows: RowCounts, made_for: str, opening: tuple[str, str],
+        old: bool) -> None:
     assume(made_for != opening[1])
 
-    answer = await refused(web, rows, *opening, MAKERS[made_for]())
+    answer = await refused(web, rows, *opening, (OLD_MAKERS if old else MAKERS)[made_for]())
 
     assert answer.status_code in (400, 404)
 
 
+@pytest.mark.parametrize("old", [False, True], ids=["sealed", "signed before"])
 @pytest.mark.parametrize("opening", [o for o in OPENINGS if o[1] in MAKERS])
 async def test_an_expired_link_says_so_and_opens_nothing(
-        web: httpx.AsyncClient, rows: RowCounts, opening: tuple[str, str]) -> None:
+        web: httpx.AsyncClient, rows: RowCounts, opening: tuple[str, str], old: bool) -> None:
     prefix = opening[1]
 
-    answer = await refused(web, rows, *opening, made_long_ago(prefix, MAX_AGE[prefix] + 60))
+    answer = await refused(web, rows, *opening,
+                           made_long_ago(prefix, MAX_AGE[prefix] + 60, old=old))
 
     if prefix == "/e/":  # nobody learns whether a conversation ever existed
         assert answer.status_code == 404

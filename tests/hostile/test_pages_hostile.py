@@ -38,6 +38,7 @@ FORMS = {
     f"{CASE}/resolve": ("root_cause", "action_taken", "message"),
     f"{CASE}/reassign": ("member",),
     f"{CASE}/relay-replies": ("text",),
+    f"{CASE}/closing-preview": ("root_cause", "action_taken", "message"),
     "/rejections/vacancy": ("vacancy_id", "vacancy_title", "do", "draft", *FIELDS),
 }
 QUERIES = {
@@ -45,7 +46,6 @@ QUERIES = {
     "/reports": ("program", "from", "to", "group_by"),
     "/reports/nps.csv": ("program", "from", "to", "group_by"),
     "/rejections/vacancy": ("vacancy_id", "vacancy_title"),
-    f"{CASE}/closing-preview": ("root_cause", "action_taken", "message"),
     "/login": ("next",),
     "/api/queue": ("status", "program", "page"),
     "/api/reports/nps": ("from", "to", "program", "group_by"),

@@ -1,4 +1,6 @@
-"""After the email, in simulated time: the applicant asks for a feedback call, or gives a score."""
+"""After the email, in simulated time: the applicant asks for a feedback call, or gives a score.
+Both links only open a page (mail scanners open every link): the answer is what the applicant
+sends from it."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from kringloop.database import session_for
-from kringloop.models import Case, FeedbackCallRequest, SurveyResponse
+from kringloop.models import Case, FeedbackCallRequest, RejectionEvent, SurveyResponse
 from tests.conftest import body_of
 from tests.rejections.conftest import (
     AMSTERDAM,
@@ -20,6 +22,7 @@ from tests.rejections.conftest import (
     next_weekday_at,
     rejection,
 )
+from tests.test_pages import signed_in
 
 
 async def sent_on_a_tuesday(recruiting: Recruiting, who: dict[str, str], **fields: str
@@ -39,6 +42,17 @@ async def sent_on_a_tuesday(recruiting: Recruiting, who: dict[str, str], **field
 def cases_of(recruiting: Recruiting, response_id: str) -> list[Case]:
     with session_for(recruiting.kringloop.engine) as session:
         return list(session.exec(select(Case).where(Case.response_id == response_id)).all())
+
+
+def survey_answer(recruiting: Recruiting, rejection_id: str) -> SurveyResponse | None:
+    with session_for(recruiting.kringloop.engine) as session:
+        return session.get(SurveyResponse, f"cnps-{rejection_id}")
+
+
+def rejection_steps(recruiting: Recruiting, rejection_id: str) -> list[str]:
+    with session_for(recruiting.kringloop.engine) as session:
+        return [e.kind for e in session.exec(
+            select(RejectionEvent).where(RejectionEvent.rejection_id == rejection_id)).all()]
 
 
 async def test_asking_for_a_feedback_call_opens_a_case_where_the_recruiter_calls_back(
@@ -112,19 +126,41 @@ async def test_the_candidate_survey_follows_after_two_days_and_a_low_score_opens
     [survey] = smtp.to(lisa["email"], "cnps")
     links = links_in(survey, "/c/")
     assert len(links) == 11
+    steps = rejection_steps(recruiting, rejection_id)
 
-    clicked = await recruiting.api.get(links[3])
+    # A mail scanner opens every link first: eleven pages, and nothing recorded or opened.
+    scanned = [await recruiting.api.get(link) for link in links]
 
-    assert clicked.status_code == 200 and ">3<" in clicked.text
+    assert [page.status_code for page in scanned] == [200] * 11
+    assert all(f'id="score-{n}" value="{n}" checked' in page.text
+               for n, page in enumerate(scanned))
+    assert survey_answer(recruiting, rejection_id) is None
+    assert cases_of(recruiting, f"cnps-{rejection_id}") == []
+    assert rejection_steps(recruiting, rejection_id) == steps
+
+    # Lisa clicks 3 and sends it with a word about why.
+    why = "Nooit iets gehoord na het gesprek.\n<b>Jammer</b>"
+    sent = await recruiting.api.post(links[3], data={"score": "3", "comment": why})
+
+    assert sent.status_code == 200 and ">3<" in sent.text
+    assert "&lt;b&gt;Jammer&lt;/b&gt;" in sent.text and "<b>Jammer" not in sent.text
+    assert "Lisa" not in sent.text and "Jansen" not in sent.text, "the page names nobody"
     case_id = f"case-cnps-{rejection_id}"
     recruiting.follow(case_id)
     case = await recruiting.kringloop.case_when(case_id, lambda c: c["assignee"])
     assert (case["program"], case["score"], case["team"]) == ("candidate", 3, "werving")
     assert case["respondent"]["email"] == lisa["email"]
+    assert case["comment"] == why
     assert await recruiting.ended(recruiting.mailing_of(rejection_id)) == "COMPLETED"
+    recruiter = await signed_in(recruiting.kringloop, case["assignee"]["email"])
+    case_page = (await recruiter.get(f"/cases/{case_id}")).text
+    assert "&lt;b&gt;Jammer&lt;/b&gt;" in case_page and "<b>Jammer" not in case_page
 
-    second = await recruiting.api.get(links[9])
-    assert second.status_code == 200 and ">3<" in second.text, "the first click counts"
+    second = await recruiting.api.post(links[9], data={"score": "9", "comment": "Toch goed"})
+    visit = await recruiting.api.get(links[9])
+    assert second.status_code == 200 and ">3<" in second.text, "the first answer counts"
+    assert visit.status_code == 200 and ">3<" in visit.text and 'type="radio"' not in visit.text
+    assert survey_answer(recruiting, rejection_id).comment == why  # type: ignore[union-attr]
     assert len(cases_of(recruiting, f"cnps-{rejection_id}")) == 1
     followed = await recruiting.rejection(rejection_id)
     assert followed["case_ids"] == [case_id]
@@ -143,9 +179,14 @@ async def test_a_high_candidate_score_is_recorded_without_a_case(recruiting: Rec
     [survey] = smtp.to(sam["email"], "cnps")
     assert "as an employer" in body_of(survey)
 
-    clicked = await recruiting.api.get(links_in(survey, "/c/")[9])
+    opened = await recruiting.api.get(links_in(survey, "/c/")[9])
+    assert opened.status_code == 200 and "Send my answer" in opened.text
+    assert survey_answer(recruiting, rejection_id) is None, "opening the link records nothing"
 
-    assert clicked.status_code == 200 and "Thank you, Sam" in clicked.text
+    clicked = await recruiting.api.post(links_in(survey, "/c/")[9], data={"score": "9"})
+
+    assert clicked.status_code == 200 and "Thank you!" in clicked.text
+    assert "Sam" not in clicked.text and "Taylor" not in clicked.text
     with session_for(recruiting.kringloop.engine) as session:
         answer = session.get(SurveyResponse, f"cnps-{rejection_id}")
     assert answer is not None and (answer.program, answer.score, answer.case_id) == (
@@ -168,4 +209,7 @@ async def test_a_tampered_link_asks_for_nothing_and_a_wrong_number_is_asked_agai
     assert "Graag!" in wrong.text, "what the applicant wrote is kept"
     assert cases_of(recruiting, f"feedback-{rejection_id}") == []
     survey = await recruiting.api.get(f"/c/{link.removeprefix('/f/')}")
-    assert survey.status_code == 400, "a feedback-call token is no score link"
+    answered = await recruiting.api.post(f"/c/{link.removeprefix('/f/')}", data={"score": "0"})
+    assert (survey.status_code, answered.status_code) == (400, 400), (
+        "a feedback-call token is no score link")
+    assert survey_answer(recruiting, rejection_id) is None

@@ -14,6 +14,7 @@ from sqlmodel import select
 from kringloop.database import session_for
 from kringloop.models import Rejection
 from kringloop.settings import PROJECT_ROOT
+from tests.conftest import Kringloop
 from tests.rejections.conftest import CERTIFICATE, Recruiting
 from tests.test_cli import KRINGLOOP, kringloop, the_one_error_line
 
@@ -40,13 +41,8 @@ def sheet(vacancy: str) -> str:
     ]) + "\n"
 
 
-async def test_the_reject_command_names_bad_lines_and_schedules_the_good_ones(
-    recruiting_live: Recruiting, tmp_path: Path,
-) -> None:
-    kringloop_ = recruiting_live.kringloop
-    vacancy = f"v{uuid.uuid4().hex[:8]}"
-    file = tmp_path / "afwijzingen.csv"
-    file.write_text(sheet(vacancy), encoding="utf-8")
+async def _reject(kringloop_: Kringloop, file: Path) -> tuple[int | None, str]:
+    """`kringloop reject FILE` run as a recruiter runs it, beside the test's Kringloop."""
     env = os.environ | {
         "KRINGLOOP_TEMPORAL_ADDRESS": kringloop_.env.client.service_client.config.target_host,
         "KRINGLOOP_DATABASE_URL": kringloop_.settings.database_url,
@@ -54,15 +50,25 @@ async def test_the_reject_command_names_bad_lines_and_schedules_the_good_ones(
         "KRINGLOOP_HOME": str(kringloop_.settings.home),
         "KRINGLOOP_PAYLOAD_ENCRYPTION": "false",  # the live fixture's worker has no key
     }
-    started = datetime.now(UTC)
-
     command = await asyncio.create_subprocess_exec(
         str(KRINGLOOP), "reject", str(file), cwd=PROJECT_ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(command.communicate(), timeout=90)
+    return command.returncode, stdout.decode() + stderr.decode()
 
-    output = stdout.decode() + stderr.decode()
-    assert command.returncode == 1, output
+
+async def test_the_reject_command_names_bad_lines_and_schedules_the_good_ones(
+    recruiting_live: Recruiting, tmp_path: Path,
+) -> None:
+    kringloop_ = recruiting_live.kringloop
+    vacancy = f"v{uuid.uuid4().hex[:8]}"
+    file = tmp_path / "afwijzingen.csv"
+    file.write_text(sheet(vacancy), encoding="utf-8")
+    started = datetime.now(UTC)
+
+    code, output = await _reject(kringloop_, file)
+
+    assert code == 1, output
     assert "line 3: reason: the sentence for reason 'experience' is a stock phrase" in output
     assert "line 4: email: value is not a valid email address" in output
     assert "line 6: reason_code: unknown reason code 'culture-fit'" in output
@@ -85,3 +91,23 @@ def test_the_reject_command_needs_temporal_and_says_so(tmp_path: Path) -> None:
     result = kringloop("reject", str(file), cwd=tmp_path)
 
     assert "KRINGLOOP_TEMPORAL_ADDRESS" in the_one_error_line(result)
+
+
+async def test_a_sheet_with_a_line_in_another_encoding_near_its_end_schedules_nothing(
+    recruiting_live: Recruiting, tmp_path: Path,
+) -> None:
+    kringloop_ = recruiting_live.kringloop
+    vacancy = f"v{uuid.uuid4().hex[:8]}"
+    file = tmp_path / "afwijzingen.csv"
+    # Four hundred considerate lines, then one a text editor saved as Latin-1 ("Chloé").
+    lines = [f"{vacancy}-{n},Lisa Jansen,lisa{n}@example.nl,nl,{vacancy},Fietsenmaker,"
+             f'interview,certification,"{CERTIFICATE}"' for n in range(400)]
+    file.write_bytes("\n".join([HEADER, *lines, ""]).encode()
+                     + lines[0].replace("Lisa Jansen", "Chloé Smit").encode("latin-1") + b"\n")
+
+    code, output = await _reject(kringloop_, file)
+
+    assert code == 2, output
+    assert f"kringloop reject: {file}: line 402: not UTF-8 text" in output
+    with session_for(kringloop_.engine) as session:
+        assert session.exec(select(Rejection)).all() == []

@@ -1,8 +1,9 @@
 """The links in a rejection's emails: ask for a feedback call, give the candidate-NPS score.
 
-Mail scanners open links before people do, so the feedback-call link only shows a page with a
-button; asking for the call is the POST behind it. The survey's score links record the first
-click, like the re-survey's (one-click, as the email promises; a later click changes nothing).
+Mail scanners open links before people do, so neither link does anything when opened: the
+feedback-call link shows a page with a button, and asking for the call is the POST behind it;
+a survey's score link shows the score form (kringloop/web/score_answers.py), and the answer is
+the POST behind it. The first answer counts; a later one changes nothing.
 """
 
 from __future__ import annotations
@@ -14,16 +15,24 @@ from fastapi.responses import HTMLResponse
 
 from kringloop.models import Rejection
 from kringloop.rejection_followup import (
+    SurveyAnswer,
     feedback_call_of,
     record_survey_score,
     rejection_of,
     request_feedback_call,
+    survey_answer_of,
 )
 from kringloop.rejections import signer_of
-from kringloop.signed_links import InvalidLink, read_feedback_call_token, read_survey_token
+from kringloop.signed_links import (
+    InvalidLink,
+    SurveyClick,
+    read_feedback_call_token,
+    read_survey_token,
+)
 from kringloop.web.deps import Services, ServicesDep
 from kringloop.web.pages import templates
 from kringloop.web.routes.pages import posted
+from kringloop.web.score_answers import answer_in, private, refused_answer, score_page
 
 router = APIRouter(tags=["applicants"])
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
@@ -92,9 +101,9 @@ async def ask_for_feedback_call(token: str, request: Request, services: Services
     return _feedback_page(request, services, rejection, requested=True)
 
 
-@router.get("/c/{token}", response_class=HTMLResponse)
-async def candidate_score(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
-    """One click records the candidate-NPS score; a later click shows the first one."""
+def _survey_link(request: Request, services: Services, token: str
+                 ) -> tuple[SurveyClick, Rejection] | HTMLResponse:
+    """Both sides of a survey's score link: the form, and the POST that answers it."""
     try:
         click = read_survey_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
@@ -102,10 +111,50 @@ async def candidate_score(token: str, request: Request, services: ServicesDep) -
     rejection = _linked(request, services, click.rejection_id)
     if isinstance(rejection, HTMLResponse):
         return rejection
-    answer = await record_survey_score(rejection, click.score, engine=services.engine,
-                                       client=services.temporal, org=services.org,
-                                       task_queue=services.settings.task_queue)
-    return templates.TemplateResponse(request, "survey_thanks.html", {
-        "language": rejection.language, "name": rejection.applicant_name.split(" ")[0],
-        "score": answer.score, "first": answer.first, "organisation": services.org.name,
-        "low": answer.case_id is not None})
+    return click, rejection
+
+
+def _survey_thanks(request: Request, services: Services, rejection: Rejection,
+                   answer: SurveyAnswer, *, comment: str | None = None) -> HTMLResponse:
+    """No name on it, and the comment only to whoever just wrote it: anyone holding the link
+    (a forwarded email, a scanner) sees this page too."""
+    return private(templates.TemplateResponse(request, "survey_thanks.html", {
+        "language": rejection.language, "score": answer.score, "first": answer.first,
+        "comment": comment if answer.first else None, "organisation": services.org.name,
+        "low": answer.case_id is not None}))
+
+
+@router.get("/c/{token}", response_class=HTMLResponse)
+async def candidate_score_form(token: str, request: Request, services: ServicesDep
+                               ) -> HTMLResponse:
+    """The clicked score, preselected, to send with an optional comment; records nothing."""
+    linked = _survey_link(request, services, token)
+    if isinstance(linked, HTMLResponse):
+        return linked
+    click, rejection = linked
+    answer = survey_answer_of(services.engine, rejection.id)
+    if answer is not None:
+        return _survey_thanks(request, services, rejection, answer)
+    return score_page(request, link="candidate", language=rejection.language,
+                      organisation=services.org.name, score=click.score)
+
+
+@router.post("/c/{token}", response_class=HTMLResponse)
+async def candidate_score(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+    """The applicant's answer: the first one counts, and a low score opens a case."""
+    linked = _survey_link(request, services, token)
+    if isinstance(linked, HTMLResponse):
+        return linked
+    click, rejection = linked
+    form = await posted(request)
+    given = answer_in(form, click.score)
+    if isinstance(given, str):
+        return refused_answer(request, form, given, link="candidate",
+                              language=rejection.language, organisation=services.org.name,
+                              link_score=click.score)
+    answer = await record_survey_score(rejection, given.score, comment=given.comment,
+                                       engine=services.engine, client=services.temporal,
+                                       org=services.org,
+                                       task_queue=services.settings.task_queue,
+                                       id_key=services.settings.signing_key)
+    return _survey_thanks(request, services, rejection, answer, comment=given.comment)

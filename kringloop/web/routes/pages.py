@@ -3,7 +3,6 @@ posted forms with their CSRF check, refusal pages and the SLA clock."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -33,21 +32,11 @@ def reader(request: Request, services: Services) -> Principal | None:
         return None
 
 
-def listens_on_loopback_only(services: Services) -> bool:
-    host = services.settings.web_host
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def outbox_open_to(services: Services, principal: Principal | None) -> bool:
-    """The outbox exists only with the embedded SMTP sink. While the web app listens on loopback
-    only, whoever reaches it may read it (a new member's sign-in link lands there); otherwise
-    only admins may."""
-    if services.outbox is None:
-        return False
-    return listens_on_loopback_only(services) or bool(principal and principal.is_admin)
+    """The outbox exists only with the embedded SMTP sink, and only admins read it: it holds
+    every email Kringloop sent, to respondents too. (Who can reach the port is not who may
+    read it: another user of the machine, or a web page rebinding its DNS to 127.0.0.1.)"""
+    return services.outbox is not None and principal is not None and principal.is_admin
 
 
 def page(request: Request, services: Services, principal: Principal | None, template: str,

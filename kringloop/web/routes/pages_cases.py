@@ -157,6 +157,47 @@ ACTIONS = {
 }
 
 
+def closing_email(services: Services, case_id: str, *, action_taken: str, message: str
+                  ) -> Email | str:
+    """The closing email as the respondent would get it now, or why they would get none."""
+    with session_for(services.engine) as session:
+        found = case_with_response(session=session, case_id=case_id)
+    assert found is not None
+    case, response = found  # detached from the session: the changes below are never stored
+    case.action_taken, case.resolution_message = action_taken, message
+    # The mail activity's own composition, so the preview cannot drift from the real email.
+    mail = MailActivities(engine=services.engine, org=services.org, settings=services.settings)
+    try:
+        to, context, _ = mail.compose(CaseEmail(case_id=case_id, kind="closing", key="preview"),
+                                       case, response)
+    except ApplicationError:
+        return "no_address"
+    return render("closing", to.language, context | {"language": to.language})
+
+
+# Declared before the case actions: their "/cases/{case_id}/{action}" would take this address.
+@router.post("/cases/{case_id}/closing-preview")
+async def closing_preview(case_id: str, request: Request, services: ServicesDep,
+                          principal: PageUser) -> Response:
+    """The case page with the closing email it would send, and the resolve form refilled. A
+    POST with the session's CSRF token: what the member typed (the action taken, the message
+    to the respondent) stays out of addresses, browser history and access logs."""
+    form = await posted(request)
+    if refused := csrf_refusal(request, services, principal, form):
+        return refused
+    try:
+        case_in_scope(services, principal, case_id)
+    except HTTPException:
+        return problem(request, services, principal, "not_found", 404)
+    fields = {"root_cause": form.get("root_cause", "")[:64],
+              "action_taken": form.get("action_taken", "")[:2_000],
+              "message": form.get("message", "")[:5_000]}
+    preview = closing_email(services, case_id, action_taken=fields["action_taken"],
+                            message=fields["message"])
+    return _case_page(request, services, principal, case_id, values={"resolve": fields},
+                      preview=preview)
+
+
 @router.post("/cases/{case_id}/{action}")
 async def act_on_case(
     case_id: str,
@@ -187,45 +228,3 @@ async def act_on_case(
         return problem(request, services, principal, "not_found", 404)
     request.session["flash"] = handling.done
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
-
-
-def closing_email(services: Services, case_id: str, *, action_taken: str, message: str
-                  ) -> Email | str:
-    """The closing email as the respondent would get it now, or why they would get none."""
-    with session_for(services.engine) as session:
-        found = case_with_response(session=session, case_id=case_id)
-    assert found is not None
-    case, response = found  # detached from the session: the changes below are never stored
-    case.action_taken, case.resolution_message = action_taken, message
-    # The mail activity's own composition, so the preview cannot drift from the real email.
-    mail = MailActivities(engine=services.engine, org=services.org, settings=services.settings)
-    try:
-        to, context, _ = mail.compose(CaseEmail(case_id=case_id, kind="closing", key="preview"),
-                                       case, response)
-    except ApplicationError:
-        return "no_address"
-    return render("closing", to.language, context | {"language": to.language})
-
-
-@router.get("/cases/{case_id}/closing-preview")
-async def closing_preview(
-    case_id: str, request: Request, services: ServicesDep, principal: PageUser,
-    action_taken: str = "", message: str = "", root_cause: str = "",
-    csrf_token: str | None = None,
-) -> Response:
-    """The case page with the closing email it would send. The preview button submits the
-    resolve form by GET, so its CSRF token is dropped from the address at once."""
-    fields = {"root_cause": root_cause[:64], "action_taken": action_taken[:2_000],
-              "message": message[:5_000]}
-    if csrf_token is not None:
-        return RedirectResponse(f"/cases/{case_id}/closing-preview?{urlencode(fields)}",
-                                status_code=303)
-    try:
-        case_in_scope(services, principal, case_id)
-    except HTTPException:
-        return problem(request, services, principal, "not_found", 404)
-    preview = closing_email(services, case_id, action_taken=fields["action_taken"],
-                            message=fields["message"])
-    return _case_page(request, services, principal, case_id, values={"resolve": fields},
-                      preview=preview)
-

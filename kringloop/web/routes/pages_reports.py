@@ -1,18 +1,22 @@
-"""The report page: an NPS trend per week drawn as SVG on the server, the loop's health per team,
-adopted customers; and the same figures as CSV files.
+"""The report page: an NPS trend drawn as SVG on the server (per week; eNPS per month), the loop's
+health per team, adopted customers; and the same figures as CSV files.
 
-Every member sees it, not only leads: a self-steering team steers on its own figures. They are
-team figures, never per person, so nobody is put on the spot for a score.
+Every member sees it, not only leads: a self-steering team steers on its own figures, and only
+those: a member's figures, headline and trend are their own teams' answers (admins see the whole
+organisation). They are team figures, never per person, so nobody is put on the spot for a score.
+eNPS is shown one calendar month at a time, by department, with a trend of months each hidden on
+its own (kringloop/reports.py says why).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from math import ceil
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from babel.dates import format_date
@@ -23,13 +27,25 @@ from sqlmodel import Session
 
 from kringloop.access import Principal, adopter_scope, may_report_on, team_scope
 from kringloop.database import session_for
-from kringloop.models import GroupBy, NpsGroup, NpsReport
+from kringloop.models import (
+    GroupBy,
+    HiddenFigures,
+    HiddenGroup,
+    NpsCounts,
+    NpsGroup,
+    NpsReport,
+    ReportProgram,
+)
 from kringloop.org import Organisation
 from kringloop.reports import (
+    EMPLOYEE,
     LOOP_COLUMNS,
     NPS_COLUMNS,
+    Month,
     Window,
     adopted_report,
+    groupings_for,
+    last_finished_month,
     loop_report,
     loop_rows,
     nps_report,
@@ -42,29 +58,41 @@ from kringloop.web.routes.pages import page, problem
 
 router = APIRouter(include_in_schema=False)
 
+TREND_MONTHS = 12  # the eNPS trend: the chosen month and the eleven before it
+
 
 # The trend chart --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    """One week or month of the trend: its figures, hidden ones, or None without any answer."""
+
+    key: str
+    label: str  # under the axis
+    figures: NpsCounts | HiddenFigures | None
+
 
 @dataclass(frozen=True)
 class Point:
     x: float
     y: float
-    week: str
+    key: str
     nps: int
     n: int
 
 
 @dataclass(frozen=True)
 class Gap:
-    """A week without a point: hidden (too few answers to show) or without any answer."""
+    """A week or month without a point: hidden (too few answers to show) or without answers."""
 
     x: float
-    week: str
+    key: str
     hidden: bool
 
 
 @dataclass(frozen=True)
 class TrendChart:
+    unit: Literal["week", "month"]
     width: int
     height: int
     left: int
@@ -73,12 +101,12 @@ class TrendChart:
     plot_height: float
     step: float
     points: list[Point]
-    lines: list[str]  # one polyline per run of weeks shown; a gap breaks the line
+    lines: list[str]  # one polyline per run of columns shown; a gap breaks the line
     gaps: list[Gap]
     x_labels: list[tuple[float, str]]
     y_ticks: list[tuple[float, int]]
-    first_week: str | None
-    last_week: str | None
+    first: str | None
+    last: str | None
 
 
 def _monday(week: str) -> date:
@@ -86,20 +114,42 @@ def _monday(week: str) -> date:
     return date.fromisocalendar(int(year), int(number), 1)
 
 
-def trend_chart(weekly: NpsReport, *, width: int = 720, height: int = 280) -> TrendChart:
-    """Where every week goes: NPS from -100 (bottom) to +100 (top), one column per ISO week
-    from the first to the last week with answers."""
-    left, right, top, bottom = 56, 16, 16, 56
-    plot_width, plot_height = width - left - right, height - top - bottom
+def weekly_columns(weekly: NpsReport) -> list[Column]:
+    """One column per ISO week from the first to the last week with answers."""
     keys = [g.key for g in weekly.groups if g.key]
-    weeks: list[str] = []
+    by_week = {g.key: g for g in weekly.groups}
+    columns: list[Column] = []
     if keys:
         monday, last = _monday(min(keys)), _monday(max(keys))
         while monday <= last:
-            weeks.append(week_of(datetime(monday.year, monday.month, monday.day, tzinfo=UTC)))
+            week = week_of(datetime(monday.year, monday.month, monday.day, tzinfo=UTC))
+            group = by_week.get(week)
+            columns.append(Column(key=week, label=week.split("-W")[1].lstrip("0"), figures=(
+                None if group is None else HiddenFigures(hidden=True)
+                if isinstance(group, HiddenGroup) else NpsCounts(**group.model_dump(
+                    exclude={"key"})))))
             monday += timedelta(days=7)
-    by_week = {g.key: g for g in weekly.groups}
-    step = plot_width / max(len(weeks), 1)
+    return columns
+
+
+def monthly_columns(months: list[tuple[Month, NpsReport]], label: Callable[[Month], str]
+                    ) -> list[Column]:
+    """One column per month, each month's own overall; none before the first with answers."""
+    columns = [Column(key=str(month), label=label(month),
+                      figures=report.overall if report.groups else None)
+               for month, report in months]
+    while columns and columns[0].figures is None:
+        columns.pop(0)
+    return columns
+
+
+def trend_chart(columns: list[Column], *, unit: Literal["week", "month"] = "week",
+                width: int = 720, height: int = 280) -> TrendChart:
+    """Where every column goes: NPS from -100 (bottom) to +100 (top), one column per week or
+    month."""
+    left, right, top, bottom = 56, 16, 16, 56
+    plot_width, plot_height = width - left - right, height - top - bottom
+    step = plot_width / max(len(columns), 1)
 
     def y(nps: float) -> float:
         return round(top + (100 - nps) * plot_height / 200, 1)
@@ -107,43 +157,52 @@ def trend_chart(weekly: NpsReport, *, width: int = 720, height: int = 280) -> Tr
     points: list[Point] = []
     gaps: list[Gap] = []
     runs: list[list[Point]] = [[]]
-    for index, week in enumerate(weeks):
+    for index, column in enumerate(columns):
         x = round(left + step * (index + 0.5), 1)
-        group = by_week.get(week)
-        if isinstance(group, NpsGroup) and group.nps is not None:
-            point = Point(x=x, y=y(group.nps), week=week, nps=group.nps, n=group.n)
+        figures = column.figures
+        if isinstance(figures, NpsCounts) and figures.nps is not None:
+            point = Point(x=x, y=y(figures.nps), key=column.key, nps=figures.nps, n=figures.n)
             points.append(point)
             runs[-1].append(point)
         else:
-            gaps.append(Gap(x=x, week=week, hidden=group is not None))
+            gaps.append(Gap(x=x, key=column.key, hidden=figures is not None))
             runs.append([])
-    every = ceil(len(weeks) / 13) if weeks else 1
+    every = ceil(len(columns) / 13) if columns else 1
     return TrendChart(
-        width=width, height=height, left=left, top=top, plot_width=plot_width,
+        unit=unit, width=width, height=height, left=left, top=top, plot_width=plot_width,
         plot_height=plot_height, step=round(step, 1), points=points, gaps=gaps,
         lines=[" ".join(f"{p.x},{p.y}" for p in run) for run in runs if len(run) > 1],
-        x_labels=[(round(left + step * (i + 0.5), 1), week.split("-W")[1].lstrip("0"))
-                  for i, week in enumerate(weeks) if i % every == 0],
+        x_labels=[(round(left + step * (i + 0.5), 1), column.label)
+                  for i, column in enumerate(columns) if i % every == 0],
         y_ticks=[(y(v), v) for v in (100, 50, 0, -50, -100)],
-        first_week=weeks[0] if weeks else None, last_week=weeks[-1] if weeks else None)
+        first=columns[0].key if columns else None, last=columns[-1].key if columns else None)
+
+
+def monthly_groups(columns: list[Column]) -> list[NpsGroup | HiddenGroup]:
+    """The eNPS trend's months as table rows: those with answers."""
+    return [HiddenGroup(key=c.key, hidden=True) if isinstance(c.figures, HiddenFigures)
+            else NpsGroup(key=c.key, **c.figures.model_dump(exclude={"hidden"}))
+            for c in columns if c.figures is not None]
 
 
 # Filters ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Filters:
-    program: str
+    program: ReportProgram
     first: date | None
     last: date | None
     group_by: GroupBy
+    month: Month | None = None  # eNPS: always one month, never first and last
 
     @property
     def window(self) -> Window:
-        return Window.of_days(self.first, self.last)
+        return self.month.window if self.month else Window.of_days(self.first, self.last)
 
     def query(self, **changes: str) -> str:
         values = {"program": self.program, "from": self.first.isoformat() if self.first else "",
-                  "to": self.last.isoformat() if self.last else "", "group_by": self.group_by}
+                  "to": self.last.isoformat() if self.last else "",
+                  "month": str(self.month) if self.month else "", "group_by": self.group_by}
         return urlencode({k: v for k, v in {**values, **changes}.items() if v})
 
 
@@ -154,7 +213,7 @@ def _day(text: str) -> date | None:
         return None
 
 
-def reportable_programs(org: Organisation, principal: Principal) -> list[str]:
+def reportable_programs(org: Organisation, principal: Principal) -> list[ReportProgram]:
     """The programs the principal may read, their own team's program first."""
     allowed = [p for p in org.programs if may_report_on(org, principal, p)]
     own = {p for t in org.teams if t.id in principal.team_ids for r in t.routes
@@ -164,11 +223,13 @@ def reportable_programs(org: Organisation, principal: Principal) -> list[str]:
 
 @dataclass(frozen=True)
 class ReportQuery:
-    """The report page's query string: the program, the period and the grouping asked for."""
+    """The report page's query string: the program, the period (eNPS: the month) and the
+    grouping asked for."""
 
     program: str = ""
     first: Annotated[str, Query(alias="from")] = ""
     to: str = ""
+    month: str = ""
     group_by: str = "team"
 
 
@@ -176,16 +237,27 @@ ReportQueryDep = Annotated[ReportQuery, Depends()]
 
 
 def filters_of(services: Services, principal: Principal, query: ReportQuery) -> Filters | None:
-    """The filters asked for; unknown values count as no filter. None: a program not theirs."""
+    """The filters asked for; unknown values count as no filter. None: a program not theirs.
+    eNPS keeps to its rules whatever the address says: the month asked for once it has ended
+    (else the last one that has), by
+    department; a range of days or another grouping is not taken."""
     programs = reportable_programs(services.org, principal)
     if query.program and query.program not in programs:
         return None
+    program = programs[programs.index(query.program)] if query.program else programs[0]
+    groupings = groupings_for(program)
+    group_by = query.group_by if query.group_by in groupings else groupings[0]
+    if program == EMPLOYEE:
+        newest = last_finished_month(datetime.now(UTC).date())
+        try:
+            month = min(Month.parse(query.month), newest)  # a month still running: not yet
+        except ValueError:
+            month = newest
+        return Filters(program=program, first=None, last=None, group_by=group_by, month=month)
     start, end = _day(query.first), _day(query.to)
     if start and end and start > end:
         start, end = end, start
-    group_by = query.group_by if query.group_by in get_args(GroupBy) else "team"
-    return Filters(program=query.program or programs[0], first=start, last=end,
-                   group_by=group_by)  # type: ignore[arg-type]
+    return Filters(program=program, first=start, last=end, group_by=group_by)
 
 
 @router.get("/reports")
@@ -195,26 +267,45 @@ async def reports(request: Request, services: ServicesDep, principal: PageUser,
     if filters is None:
         return problem(request, services, principal, "not_found", 404)
     org, window, teams = services.org, filters.window, team_scope(principal)
+    program = filters.program
+    locale = principal.language if principal.language in LANGUAGES else "nl"
     with session_for(services.engine) as session:
-        grouped = nps_report(session=session, org=org, program=filters.program,  # type: ignore[arg-type]
+        grouped = nps_report(session=session, org=org, program=program,
                              group_by=filters.group_by, window=window, visible_teams=teams)
-        weekly = grouped if filters.group_by == "week" else nps_report(
-            session=session, org=org, program=filters.program,  # type: ignore[arg-type]
-            group_by="week", window=window)
+        if filters.month:
+            # Each month computed, and hidden, on its own: months never overlap.
+            months = [filters.month.plus(back - TREND_MONTHS + 1) for back in range(TREND_MONTHS)]
+            columns = monthly_columns(
+                [(month, nps_report(session=session, org=org, program=program,
+                                    group_by=filters.group_by, window=month.window,
+                                    visible_teams=teams)) for month in months],
+                lambda month: format_date(month.first_day, "LLL", locale=locale))
+            trend = monthly_groups(columns)
+            chart = trend_chart(columns, unit="month")
+        else:
+            weekly = grouped if filters.group_by == "week" else nps_report(
+                session=session, org=org, program=program, group_by="week", window=window,
+                visible_teams=teams)
+            trend, chart = weekly.groups, trend_chart(weekly_columns(weekly))
         loop = loop_report(session=session, org=org, programs=[filters.program],
                            now=datetime.now(UTC), window=window, visible_teams=teams)
         adopted = adopted_report(session=session, org=org, window=window,
                                  adopters=adopter_scope(org, principal)) \
             if filters.program == "customer" else None
-    locale = principal.language if principal.language in LANGUAGES else "nl"
+    team_names = {t.id: t.name for t in org.teams}
     return page(
         request, services, principal, "reports.html", active="reports", filters=filters,
-        programs=reportable_programs(org, principal), group_bys=get_args(GroupBy),
-        nps=grouped, weekly=weekly, chart=trend_chart(weekly), health=loop.rows,
+        scope_names=None if grouped.scope is None else [
+            team_names.get(team, team) for team in grouped.scope],
+        programs=reportable_programs(org, principal), group_bys=groupings_for(filters.program),
+        nps=grouped, trend=trend, chart=chart, health=loop.rows,
         adopted=adopted.adopters if adopted else [],
-        team_names={t.id: t.name for t in org.teams},
+        team_names=team_names,
         decimal=lambda value: format_decimal(value, format="#,##0.0", locale=locale),
-        day=lambda moment: format_date(moment, "d MMM yyyy", locale=locale))
+        day=lambda moment: format_date(moment, "d MMM yyyy", locale=locale),
+        month_name=lambda key: format_date(Month.parse(key).first_day, "LLLL yyyy",
+                                           locale=locale),
+        newest_month=last_finished_month(datetime.now(UTC).date()))
 
 
 # CSV exports ------------------------------------------------------------------------------------
@@ -240,12 +331,17 @@ def csv_file(name: str, columns: tuple[str, ...], rows: list[list[Any]]) -> Resp
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
+def _in_month(filters: Filters) -> str:
+    return f"-{filters.month}" if filters.month else ""
+
+
 def _nps_table(session: Session, services: Services, principal: Principal, filters: Filters
                ) -> tuple[str, tuple[str, ...], list[list[Any]]]:
-    report = nps_report(session=session, org=services.org, program=filters.program,  # type: ignore[arg-type]
+    report = nps_report(session=session, org=services.org, program=filters.program,
                         group_by=filters.group_by, window=filters.window,
                         visible_teams=team_scope(principal))
-    return f"nps-{filters.program}-by-{filters.group_by}.csv", NPS_COLUMNS, nps_rows(report)
+    return (f"nps-{filters.program}{_in_month(filters)}-by-{filters.group_by}.csv", NPS_COLUMNS,
+            nps_rows(report))
 
 
 def _loop_table(session: Session, services: Services, principal: Principal, filters: Filters
@@ -253,7 +349,7 @@ def _loop_table(session: Session, services: Services, principal: Principal, filt
     report = loop_report(session=session, org=services.org, programs=[filters.program],
                          now=datetime.now(UTC), window=filters.window,
                          visible_teams=team_scope(principal))
-    return f"loop-{filters.program}.csv", LOOP_COLUMNS, loop_rows(report)
+    return f"loop-{filters.program}{_in_month(filters)}.csv", LOOP_COLUMNS, loop_rows(report)
 
 
 CSV_TABLES = {"nps": _nps_table, "loop": _loop_table}

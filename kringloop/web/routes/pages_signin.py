@@ -12,13 +12,21 @@ from starlette.concurrency import run_in_threadpool
 from kringloop.access import Principal, principal_for
 from kringloop.credentials import (
     MAGIC_LINK_LIFETIME,
+    end_session,
     magic_link_usable,
     password_matches,
     redeem_magic_link,
+    start_session,
 )
 from kringloop.database import session_for
-from kringloop.web.deps import Services, ServicesDep, csrf_token
-from kringloop.web.rate_limits import limit_sign_in
+from kringloop.web.deps import (
+    SESSION_LIFETIME,
+    SESSION_SECRET,
+    Services,
+    ServicesDep,
+    csrf_token,
+)
+from kringloop.web.rate_limits import limit_sign_in, may_mail_sign_in_link
 from kringloop.web.routes.pages import csrf_refusal, local_path, page, posted, reader
 from kringloop.web.sign_in_links import send_sign_in_link
 
@@ -27,10 +35,15 @@ log = logging.getLogger("kringloop.web")
 LINK_MINUTES = int(MAGIC_LINK_LIFETIME.total_seconds() // 60)
 
 
-def _start_session(request: Request, principal: Principal) -> None:
-    """A fresh session for the person who just proved who they are, with a new CSRF token."""
+def _start_session(request: Request, services: Services, principal: Principal) -> None:
+    """A fresh session for the person who just proved who they are, with a new CSRF token.
+    The cookie gets the session's random secret; who they are stays on the server."""
+    with session_for(services.engine) as session:
+        secret = start_session(session=session, email=principal.email,
+                               standing=principal.standing,
+                               lifetime=SESSION_LIFETIME)
     request.session.clear()
-    request.session["email"] = principal.email
+    request.session[SESSION_SECRET] = secret
     csrf_token(request)
 
 
@@ -68,7 +81,7 @@ async def email_sign_in_link(request: Request, services: ServicesDep,
     email = form.get("email", "").strip()
     await limit_sign_in(request, email)
     principal = principal_for(services.org, email) if email else None
-    if principal is not None:
+    if principal is not None and await may_mail_sign_in_link(request, principal.email):
         background.add_task(_send_quietly, services, principal)
     return page(request, services, None, "login_sent.html", email=email, minutes=LINK_MINUTES)
 
@@ -91,7 +104,7 @@ async def sign_in_with_password(request: Request, services: ServicesDep) -> Resp
     if principal is None:
         return _sign_in_form(request, services, next_path=next_path, email=email,
                              wrong_password=True)
-    _start_session(request, principal)
+    _start_session(request, services, principal)
     return RedirectResponse(next_path, status_code=303)
 
 
@@ -116,7 +129,7 @@ async def follow_sign_in_link(secret: str, request: Request, services: ServicesD
     principal = principal_for(services.org, email) if email else None
     if principal is None:  # unknown, used, expired, or no longer in the organisation file
         return page(request, services, None, "link_invalid.html", status_code=400)
-    _start_session(request, principal)
+    _start_session(request, services, principal)
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -125,5 +138,8 @@ async def sign_out(request: Request, services: ServicesDep) -> Response:
     form = await posted(request)
     if refused := csrf_refusal(request, services, reader(request, services), form):
         return refused
+    if secret := request.session.get(SESSION_SECRET):
+        with session_for(services.engine) as session:
+            end_session(session=session, secret=secret)  # a copy of the cookie is void too
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

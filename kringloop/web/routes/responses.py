@@ -22,7 +22,8 @@ async def post_response(payload: ResponseCreate, services: ServicesDep,
     """Take in one response. The response id is the idempotency key: sending it again is safe.
     An anonymous employee's low score comes back with their private `conversation_url`, once."""
     intake = await receive_response(payload, engine=services.engine, client=services.temporal,
-                                    org=services.org, task_queue=services.settings.task_queue)
+                                    org=services.org, task_queue=services.settings.task_queue,
+                                    id_key=services.settings.signing_key)
     if not intake.created:
         response.status_code = status.HTTP_200_OK
     elif intake.result.case_id and stays_anonymous(payload.program, payload.meta):
