@@ -17,7 +17,7 @@ from activities.erasure import ErasureActivities
 from activities.mail import MailActivities
 from activities.rejection_mailing import RejectionMailingActivities
 from activities.rejections import RejectionActivities
-from kringloop.org import Organisation
+from kringloop.org.organisation import Organisation
 from kringloop.settings import Settings
 from workflows.case import CaseWorkflow
 from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
@@ -99,8 +99,3 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
         **worker_tuning(strict_sandbox=strict_sandbox),
     )
 
-
-if __name__ == "__main__":
-    from kringloop.cli import app
-
-    app(["worker"])

@@ -10,10 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from kringloop import case_queries
-from kringloop.adoptions import adopter_of
-from kringloop.business_hours import add_business_hours
-from kringloop.case_messages import (
+from kringloop.cases import queries as case_queries
+from kringloop.cases.adoptions import adopter_of
+from kringloop.cases.messages import (
     ActionRecord,
     AssignRequest,
     CallbackPlan,
@@ -24,11 +23,12 @@ from kringloop.case_messages import (
     TimelineRecord,
     case_id_for,
 )
+from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
 from kringloop.database import change_once, session_for
-from kringloop.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry, category_of
-from kringloop.org import Organisation
-from kringloop.rejections import signer_of
-from kringloop.routing import choose_member, team_for
+from kringloop.org.business_hours import add_business_hours
+from kringloop.org.organisation import Organisation
+from kringloop.org.routing import choose_member, team_for
+from kringloop.responses.models import category_of
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -133,7 +133,7 @@ class CaseActivities:
     def _colleague_for(self, case: Case, origin: CaseOrigin) -> tuple[str | None, str]:
         """Who should have the case, and why: the recruiter who wrote the rejection (for a
         feedback call), the colleague who adopted the customer, or else the routing rules."""
-        signer = (signer_of(self.org, origin.recruiter_email)
+        signer = (self.org.member_or_none(origin.recruiter_email)
                   if isinstance(origin, FeedbackCallRequest) else None)
         if signer is not None:
             return signer.email, f"{signer.name} wrote the rejection"

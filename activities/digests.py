@@ -9,16 +9,17 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
-from activities.outbox import Outgoing, send_once
-from kringloop.business_hours import is_working_day
-from kringloop.case_messages import EmailReceipt, TeamMorning, TeamMorningRequest
+from kringloop.cases.messages import TeamMorning, TeamMorningRequest
+from kringloop.cases.schemas import QueueItem
+from kringloop.cases.workspace import callbacks_due_by, last_week_spotlight
 from kringloop.database import session_for
-from kringloop.emails import render
-from kringloop.mail_delivery import Recipient
-from kringloop.models import QueueItem
-from kringloop.org import LoyaltyTeam, Organisation
+from kringloop.mail.delivery import Recipient
+from kringloop.mail.messages import EmailReceipt
+from kringloop.mail.outbox import Outgoing, send_once
+from kringloop.mail.rendering import render
+from kringloop.org.business_hours import is_working_day
+from kringloop.org.organisation import LoyaltyTeam, Organisation
 from kringloop.settings import Settings
-from kringloop.workspace import callbacks_due_by, last_week_spotlight
 
 MORNING = time(8)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from temporalio import activity
 
-from kringloop.case_messages import RetentionRequest
-from kringloop.erasure import purge_expired
+from kringloop.privacy.erasure import purge_expired
+from kringloop.privacy.messages import RetentionRequest
 
 
 class ErasureActivities:

@@ -7,16 +7,17 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.outbox import Outgoing, send_once
-from kringloop import case_queries
-from kringloop.case_messages import CaseEmail, EmailReceipt
+from kringloop.cases import queries as case_queries
+from kringloop.cases.messages import CaseEmail
+from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
 from kringloop.database import session_for
-from kringloop.emails import render
-from kringloop.mail_delivery import Recipient
-from kringloop.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
-from kringloop.org import Organisation
+from kringloop.mail.delivery import Recipient
+from kringloop.mail.messages import EmailReceipt
+from kringloop.mail.outbox import Outgoing, send_once
+from kringloop.mail.rendering import render
+from kringloop.org.organisation import Organisation
+from kringloop.security.signed_links import score_token
 from kringloop.settings import Settings
-from kringloop.signed_links import score_token
 
 RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey")
 

@@ -17,14 +17,15 @@ from sqlalchemy import Engine, and_, bindparam, func, update
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from activities.outbox import Outgoing, RecordStep, Sending, attempt_ends, send_each_once
 from activities.rejections import RejectionActivities
-from kringloop.case_messages import MailingProgress, MailingRound, RejectionEmail
+from kringloop.cases.models import FeedbackCallRequest
 from kringloop.database import session_for
-from kringloop.mail_delivery import Recipient
-from kringloop.models import FeedbackCallRequest, Rejection
-from kringloop.org import Organisation
-from kringloop.rejection_queries import event
+from kringloop.mail.delivery import Recipient
+from kringloop.mail.outbox import Outgoing, RecordStep, Sending, attempt_ends, send_each_once
+from kringloop.org.organisation import Organisation
+from kringloop.rejections.messages import MailingProgress, MailingRound, RejectionEmail
+from kringloop.rejections.models import Rejection
+from kringloop.rejections.queries import event
 from kringloop.settings import Settings
 
 # Emails per round: a round is one activity, and the next round follows at once.

@@ -11,15 +11,16 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.outbox import Outgoing, send_once
-from kringloop import rejection_queries
-from kringloop.case_messages import EmailReceipt, RejectionEmail, RejectionPlan, RejectionStep
 from kringloop.database import session_for
-from kringloop.emails import Email, render
-from kringloop.mail_delivery import Recipient
-from kringloop.models import Rejection
-from kringloop.org import Member, Organisation, ProgramPolicy
-from kringloop.rejections import (
+from kringloop.mail.delivery import Recipient
+from kringloop.mail.messages import EmailReceipt
+from kringloop.mail.outbox import Outgoing, send_once
+from kringloop.mail.rendering import Email, render
+from kringloop.org.organisation import Member, Organisation, ProgramPolicy
+from kringloop.rejections import queries as rejection_queries
+from kringloop.rejections.messages import RejectionEmail, RejectionPlan, RejectionStep
+from kringloop.rejections.models import Rejection
+from kringloop.rejections.rules import (
     PROGRAM,
     SEND_WINDOWS,
     recruiting_team_for,
@@ -27,8 +28,8 @@ from kringloop.rejections import (
     signer_of,
     survey_moment,
 )
+from kringloop.security.signed_links import feedback_call_token, survey_token
 from kringloop.settings import Settings
-from kringloop.signed_links import feedback_call_token, survey_token
 
 
 def _now() -> datetime:

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 
 from bench.baseline_workflow import BareActivities, bare_worker
+from kringloop.runtime.stack import Running, run_stack
 from kringloop.settings import Settings
-from kringloop.stack import Running, run_stack
 
 KEEP_ALIVE = httpx.Limits(max_connections=100, keepalive_expiry=2.0)
 

@@ -17,12 +17,12 @@ from sqlalchemy import text
 
 from bench.embedded import KEEP_ALIVE, embedded_stack
 from bench.figures import Figure, percentile
-from kringloop.credentials import create_api_token, set_password
+from kringloop.cases.workspace import queue_of
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import ensure_schema
-from kringloop.org import load_organisation
+from kringloop.org.organisation import load_organisation
+from kringloop.security.credentials import create_api_token, set_password
 from kringloop.settings import Settings
-from kringloop.workspace import queue_of
 
 MEMBER = "bram.degroot@fietsenwinkel.example"  # a member of the catch-all customer team
 PASSWORD = "bench-password-long-enough"

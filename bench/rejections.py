@@ -13,7 +13,7 @@ from bench.embedded import Bench
 from bench.figures import Figure
 from bench.traffic import until_delivered
 from kringloop.database import session_for
-from kringloop.mail_delivery import Recipient, build_message, message_id_for
+from kringloop.mail.delivery import Recipient, build_message, message_id_for
 
 NOT_AVAILABLE = "rejection API not available"
 # Applicants per request: a vacancy's 1,000 go in as a recruiter's tool would post them.
@@ -37,8 +37,8 @@ def batch(tag: str, count: int) -> dict[str, object]:
 async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
     """Render and send every rejection of the vacancy again, over one SMTP connection."""
     from activities.rejections import RejectionActivities
-    from kringloop.case_messages import RejectionEmail
-    from kringloop.models import Rejection
+    from kringloop.rejections.messages import RejectionEmail
+    from kringloop.rejections.models import Rejection
 
     settings = bench.running.settings
     composer = RejectionActivities(engine=bench.running.engine, org=bench.running.org,

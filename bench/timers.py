@@ -27,10 +27,10 @@ from bench.traffic import (
     start_bare_timer,
     until_delivered,
 )
-from kringloop.business_hours import add_business_hours
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case
-from kringloop.org import load_organisation
+from kringloop.org.business_hours import add_business_hours
+from kringloop.org.organisation import load_organisation
 from kringloop.settings import Settings
 
 SCORE = 5

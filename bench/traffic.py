@@ -17,8 +17,8 @@ from temporalio.client import WorkflowHandle
 from bench.baseline_workflow import BARE_QUEUE, BareRun, BareTimer, BareTimerWorkflow, BareWorkflow
 from bench.embedded import Bench
 from kringloop.database import session_for
-from kringloop.models import OutboxMessage
-from kringloop.smtp_sink import FILE_STAMP, file_digest
+from kringloop.mail.models import OutboxMessage
+from kringloop.mail.sink import FILE_STAMP, file_digest
 
 # Until the acknowledgement: open, plan (route), assign, schedule the callback, then the
 # assignment email to the member and the acknowledgement to the respondent.

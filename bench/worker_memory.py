@@ -18,8 +18,8 @@ from sqlmodel import select
 from bench.embedded import Bench, embedded_stack
 from bench.figures import Figure
 from bench.traffic import gated, post_detractor
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case
 from kringloop.settings import Settings
 from worker import worker_tuning
 
@@ -53,7 +53,7 @@ def _worker_process(bench: Bench) -> subprocess.Popen[bytes]:
     }
     with _worker_log(bench).open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-c", "from kringloop.cli import app; app(['worker'])"],
+            [sys.executable, "-c", "from kringloop.cli.commands import app; app(['worker'])"],
             env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -6,14 +6,13 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Column, DateTime, Engine, TypeDecorator, event
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, create_engine
-
-from kringloop import models  # noqa: F401  (registers the tables)
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 log = logging.getLogger("kringloop")
 
@@ -69,10 +68,6 @@ def wipe_erased_traces(engine: Engine) -> None:
                     "held it); the next erasure or checkpoint empties it")
 
 
-def create_tables(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
-
-
 @contextmanager
 def session_for(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
@@ -99,3 +94,41 @@ def change_once(*, session: Session, model: type[Row], key: str, step: SQLModel,
         session.rollback()
         return False
     return True
+
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always gives back aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def moment_column(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), **kwargs))
+
+
+class HealthProbe(SQLModel, table=True):
+    """One row that /health writes: a database that can no longer store anything (a full
+    disk, a read-only file system) is reported before intake starts failing."""
+
+    __tablename__ = "health_probe"
+
+    id: int = Field(default=1, primary_key=True)
+    checked_at: datetime = moment_column(nullable=False)

@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from kringloop import tables
 from kringloop.settings import PROJECT_ROOT
 
 
@@ -60,9 +61,7 @@ def ensure_schema(engine: Engine) -> None:
 def create_at_head(engine: Engine) -> None:
     """Create the tables straight from the models and mark them as migrated: the test suite's
     quick path (tests/test_migrations.py proves the migrations give the same schema)."""
-    from kringloop.database import create_tables
-
-    create_tables(engine)
+    tables.metadata.create_all(engine)
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection

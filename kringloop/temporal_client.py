@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
-from kringloop.payload_codec import data_converter
+from kringloop.security.payload_codec import data_converter
 from kringloop.settings import Settings
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import pool
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
-from kringloop import models  # noqa: F401  (registers the tables)
+from kringloop import tables
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = tables.metadata
 
 
 def run_migrations_offline() -> None:

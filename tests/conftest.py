@@ -25,15 +25,15 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from kringloop.case_queries import timeline_of
+from kringloop.cases.queries import timeline_of
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import create_at_head
-from kringloop.org import Organisation, load_organisation
+from kringloop.network import free_port
+from kringloop.org.organisation import Organisation, load_organisation
+from kringloop.runtime.stack import bundled_binary
+from kringloop.services import Services
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
-from kringloop.smtp_sink import free_port
-from kringloop.stack import bundled_binary
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from worker import build_worker
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}

@@ -24,12 +24,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import iter_route_contexts
 from sqlmodel import select
 
-from kringloop.credentials import create_api_token, set_password
 from kringloop.database import session_for
-from kringloop.models import Rejection
-from kringloop.signed_links import conversation_form_token
+from kringloop.rejections.models import Rejection
+from kringloop.security.credentials import create_api_token, set_password
+from kringloop.security.signed_links import conversation_form_token
+from kringloop.services import Services
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import ADMIN, Kringloop
 from tests.rejections.conftest import rejection
 from tests.test_enps_relay import anonymous_case
@@ -559,7 +559,7 @@ async def test_authorization_matrix(live: Kringloop, tmp_path: Path, route: str)
 
 
 async def test_a_revoked_or_forged_token_is_refused(live: Kringloop) -> None:
-    from kringloop.credentials import revoke_api_token
+    from kringloop.security.credentials import revoke_api_token
 
     member = live.org.team("zakelijk").members[1].email
     with session_for(live.engine) as session:

@@ -10,10 +10,10 @@ from pathlib import Path
 from bench.figures import Figure, percentile
 from bench.queue_page import MEMBER, bulk_load
 from bench.timers import NEVER_HOURS, timer_org
+from kringloop.cases.workspace import queue_of
 from kringloop.database import make_engine, session_for
-from kringloop.org import load_organisation
+from kringloop.org.organisation import load_organisation
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
-from kringloop.workspace import queue_of
 
 
 def test_timer_benchmark_organisation_is_the_example_with_only_the_reminder_moved(

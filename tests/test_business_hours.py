@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from kringloop.business_hours import add_business_hours
-from kringloop.org import LoyaltyTeam, Member
+from kringloop.org.business_hours import add_business_hours
+from kringloop.org.organisation import LoyaltyTeam, Member
 
 UTC = ZoneInfo("UTC")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from kringloop.org import LoyaltyTeam, ProgramPolicy
+from kringloop.org.organisation import LoyaltyTeam, ProgramPolicy
 from tests.conftest import Kringloop, body_of
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

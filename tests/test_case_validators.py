@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from kringloop.case_messages import CallbackAttempt, Note, Reassignment, Resolution
+from kringloop.cases.messages import CallbackAttempt, Note, Reassignment, Resolution
 from tests.conftest import Kringloop
 from tests.test_intake_api import detractor, settled, unique
 from workflows.case import CaseWorkflow

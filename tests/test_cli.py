@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kringloop.org import load_organisation
-from kringloop.running_stack import RunningStack, record_running_stack
+from kringloop.org.organisation import load_organisation
+from kringloop.runtime.running_stack import RunningStack, record_running_stack
 
 # The console script installed beside this interpreter: what `uv run kringloop` runs.
 KRINGLOOP = Path(sys.executable).parent / "kringloop"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from kringloop.credentials import api_tokens_of, password_matches
 from kringloop.database import session_for
+from kringloop.security.credentials import api_tokens_of, password_matches
 from tests.conftest import Kringloop
 from tests.test_cli import KRINGLOOP, clean_environment
 

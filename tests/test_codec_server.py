@@ -16,10 +16,10 @@ import pytest
 from google.protobuf.json_format import MessageToJson
 from temporalio.api.common.v1 import Payload
 
-from kringloop.codec_server import create_codec_app
-from kringloop.payload_codec import EncryptionCodec
+from kringloop.network import free_port
+from kringloop.security.payload_codec import EncryptionCodec
 from kringloop.settings import PayloadKey, Settings
-from kringloop.smtp_sink import free_port
+from kringloop.web.codec_server import create_codec_app
 from tests.test_cli import KRINGLOOP, clean_environment
 
 UI = "http://localhost:8233"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kringloop.demo_people import sample_responses
-from kringloop.org import Organisation
+from kringloop.demo.people import sample_responses
+from kringloop.org.organisation import Organisation
 from tests.test_cli import KRINGLOOP
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from kringloop.cli import app
+from kringloop.cli.commands import app
 from kringloop.settings import PROJECT_ROOT, Settings
 
 COMPOSE: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())

@@ -22,21 +22,24 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
-from activities.outbox import Outgoing, Sending, send_each_once, send_once
-from kringloop.case_messages import CaseEmail, EmailReceipt
+from kringloop.cases.messages import CaseEmail
+from kringloop.cases.models import Case, TimelineEntry
 from kringloop.database import session_for
-from kringloop.emails import Email
-from kringloop.mail_delivery import (
+from kringloop.mail.delivery import (
     SMTP_TIMEOUT_S,
     Recipient,
     build_message,
     deliver,
     message_id_for,
 )
-from kringloop.models import Case, OutboxMessage, SurveyResponse, TimelineEntry
-from kringloop.org import Organisation
+from kringloop.mail.messages import EmailReceipt
+from kringloop.mail.models import OutboxMessage
+from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
+from kringloop.mail.rendering import Email
+from kringloop.network import free_port
+from kringloop.org.organisation import Organisation
+from kringloop.responses.models import SurveyResponse
 from kringloop.settings import PROJECT_ROOT, Settings
-from kringloop.smtp_sink import free_port
 from tests.conftest import Kringloop, MailServer, body_of
 
 LIEKE = "lieke@example.nl"
@@ -144,10 +147,11 @@ SENDING_WORKER = """
 import asyncio, sys
 from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities
-from activities.outbox import Outgoing, Sending, send_each_once, send_once
-from kringloop.case_messages import CaseEmail, EmailReceipt
+from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
+from kringloop.cases.messages import CaseEmail
+from kringloop.mail.messages import EmailReceipt
 from kringloop.database import make_engine
-from kringloop.org import load_organisation
+from kringloop.org.organisation import load_organisation
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
 settings = Settings()
 mail = MailActivities(engine=make_engine(settings.database_url),

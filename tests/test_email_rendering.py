@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from jinja2 import UndefinedError
 
-from kringloop.emails import KINDS, LANGUAGES, Email, render
+from kringloop.mail.rendering import KINDS, LANGUAGES, Email, render
 
 # Wednesday 30 December 2026, 15:00 in Amsterdam (CET, UTC+1).
 CALLBACK_DUE_AT = datetime(2026, 12, 30, 14, 0, tzinfo=UTC)

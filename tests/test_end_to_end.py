@@ -26,10 +26,10 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from kringloop.database import make_engine
-from kringloop.org import Organisation
-from kringloop.smtp_sink import free_port
+from kringloop.network import free_port
+from kringloop.org.organisation import Organisation
+from kringloop.services import Services
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import Kringloop, MailServer, body_of
 from tests.test_cli import KRINGLOOP, clean_environment
 

@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import SQLModel
 
 from kringloop.database import session_for
-from kringloop.models import SurveyResponse
-from kringloop.observability import json_formatter
-from kringloop.reports import Month, first_answers
+from kringloop.reports.nps import Month, first_answers
+from kringloop.responses.models import SurveyResponse
+from kringloop.runtime.observability import json_formatter
 from tests.conftest import Kringloop, readable
 from tests.test_enps_relay import write
 from tests.test_intake_api import settled

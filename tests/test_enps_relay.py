@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from kringloop.signed_links import conversation_form_token, score_token
+from kringloop.security.signed_links import conversation_form_token, score_token
 from tests.conftest import ADMIN, Kringloop, body_of
 from tests.test_intake_api import colleague, settled
 from tests.test_pages import BRAM, signed_in, unique

@@ -20,14 +20,15 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from kringloop.adoptions import adopt
-from kringloop.credentials import create_api_token
+from kringloop.cases.adoptions import adopt
 from kringloop.database import session_for
-from kringloop.erasure import erase_respondent, stop_contacting
-from kringloop.rejections import mailing_id_for
-from kringloop.reports import loop_report, nps_report
+from kringloop.mail.sink import start_smtp_sink
+from kringloop.privacy.erasure import erase_respondent
+from kringloop.privacy.flows import stop_contacting
+from kringloop.rejections.rules import mailing_id_for
+from kringloop.reports.nps import loop_report, nps_report
+from kringloop.security.credentials import create_api_token
 from kringloop.settings import Settings
-from kringloop.smtp_sink import start_smtp_sink
 from tests.conftest import ADMIN, Kringloop
 from tests.rejections.conftest import applicant, rejection
 from tests.test_cli_members import kringloop
@@ -170,7 +171,8 @@ async def test_erased_before_the_callback_the_case_stops_chasing_and_closes_with
     kinds = [kind for kind, _ in simulated.timeline(case_id)]
     assert "escalated" not in kinds and kinds[-1] == "closed"
     # A closed case (or one never started) is not running: telling it again is harmless.
-    told = await stop_contacting(simulated.env.client, [case_id, "case-unknown"], actor="admin")
+    told = await stop_contacting(simulated.env.client, case_ids=[case_id, "case-unknown"],
+                                 rejection_ids=[], actor="admin")
     assert told == 0
 
 
@@ -232,7 +234,7 @@ async def test_only_an_admin_may_erase_and_an_unknown_person_is_not_found(
 def test_an_operator_erases_a_person_from_the_command_line(
     tmp_path: Path, engine: Engine, database_url: str,
 ) -> None:
-    from kringloop.models import SurveyResponse
+    from kringloop.responses.models import SurveyResponse
 
     now = datetime.now(UTC) - timedelta(days=3)
     with session_for(engine) as session:

@@ -14,11 +14,13 @@ from rich.console import Console
 from sqlalchemy import func
 from sqlmodel import select
 
-from kringloop.csv_import import COLUMNS, run_import
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.intake import kept_response_id
-from kringloop.models import Case, ResponseCreate, SurveyResponse
-from kringloop.running_stack import FILE_NAME as RUNNING_STACK_FILE
+from kringloop.intake.csv_import import COLUMNS, run_import
+from kringloop.intake.schemas import ResponseCreate
+from kringloop.intake.service import kept_response_id
+from kringloop.responses.models import SurveyResponse
+from kringloop.runtime.running_stack import FILE_NAME as RUNNING_STACK_FILE
 from kringloop.settings import PROJECT_ROOT
 from tests.conftest import Kringloop
 from tests.test_cli import KRINGLOOP, clean_environment

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kringloop.csv_import import COLUMNS, read_lines
-from kringloop.org import Organisation
-from kringloop.rejection_import import read_rejections
+from kringloop.intake.csv_import import COLUMNS, read_lines
+from kringloop.org.organisation import Organisation
+from kringloop.rejections.csv_import import read_rejections
 
 pytestmark = pytest.mark.slow  # tracemalloc slows validation down: about 40 s together
 

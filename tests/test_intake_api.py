@@ -14,11 +14,13 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 from temporalio.service import RPCError
 
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case, OutboxMessage, SurveyResponse
+from kringloop.mail.models import OutboxMessage
+from kringloop.responses.models import SurveyResponse
+from kringloop.services import Services
 from kringloop.settings import Settings
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import ADMIN, Kringloop, readable
 
 

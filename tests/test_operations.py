@@ -15,9 +15,9 @@ from sqlmodel import select
 
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import create_at_head
-from kringloop.models import SurveyResponse
+from kringloop.responses.models import SurveyResponse
+from kringloop.services import Services
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import ADMIN, Kringloop, MailServer
 from tests.test_end_to_end import ADMIN_TOKEN, ANNA, kringloop_up, post_detractor
 

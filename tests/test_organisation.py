@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kringloop.org import Organisation, OrgFileError, load_organisation
+from kringloop.org.organisation import Organisation, OrgFileError, load_organisation
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "org.toml"
 CUSTOMER_TEAMS = ("zakelijk", "english", "particulier")

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from kringloop.credentials import set_password
 from kringloop.database import session_for
-from kringloop.models import MagicLink
-from kringloop.smtp_sink import start_smtp_sink
+from kringloop.mail.sink import start_smtp_sink
+from kringloop.security.credentials import set_password
+from kringloop.security.models import MagicLink
+from kringloop.services import Services
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import Kringloop, body_of
 
 BRAM = "bram.degroot@fietsenwinkel.example"  # Particulieren, Dutch

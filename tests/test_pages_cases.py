@@ -8,9 +8,9 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from kringloop.cases.models import Case
+from kringloop.cases.workspace import PAGE_SIZE
 from kringloop.database import session_for
-from kringloop.models import Case
-from kringloop.workspace import PAGE_SIZE
 from tests.conftest import Kringloop
 from tests.test_pages import ADOPTED_BY, BRAM, ESTHER, PRIYA, signed_in, unique
 from tests.test_workspace_queries import add_case

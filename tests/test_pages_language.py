@@ -7,7 +7,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from kringloop.web.page_templates import LOCALES, TEMPLATES
+from kringloop.web.pages.templates import LOCALES, TEMPLATES
 from tests.conftest import Kringloop
 from tests.test_pages import BRAM, PRIYA, browser, signed_in
 from tests.test_pages_cases import case_for, element

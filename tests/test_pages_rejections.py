@@ -15,9 +15,9 @@ import httpx
 from sqlmodel import select
 
 from kringloop.database import session_for
-from kringloop.emails import render
-from kringloop.models import Rejection
-from kringloop.rejection_followup import request_feedback_call
+from kringloop.mail.rendering import render
+from kringloop.rejections.followup import request_feedback_call
+from kringloop.rejections.models import Rejection
 from tests.conftest import ADMIN, Kringloop
 from tests.test_email_rendering import context_for
 from tests.test_pages import BRAM, ESTHER, INGRID, Browser, browser, signed_in

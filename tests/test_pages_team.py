@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case
 from tests.conftest import Kringloop
 from tests.test_pages import BRAM, ESTHER, INGRID, signed_in
 from tests.test_pages_cases import case_for, element

@@ -21,11 +21,11 @@ from rich.console import Console
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from kringloop.codec_server import create_codec_app
-from kringloop.csv_import import run_import
-from kringloop.payload_codec import ENCODING, EncryptionCodec, PayloadKeyError
+from kringloop.intake.csv_import import run_import
+from kringloop.runtime.stack import Running, run_stack
+from kringloop.security.payload_codec import ENCODING, EncryptionCodec, PayloadKeyError
 from kringloop.settings import PayloadKey, Settings, SettingsError, load_settings
-from kringloop.stack import Running, run_stack
+from kringloop.web.codec_server import create_codec_app
 
 OLD = PayloadKey("2025-01", os.urandom(32))
 NEW = PayloadKey("2026-01", os.urandom(32))

@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from kringloop.credentials import set_password
 from kringloop.database import session_for
-from kringloop.models import SurveyResponse
-from kringloop.org import Organisation
+from kringloop.org.organisation import Organisation
+from kringloop.responses.models import SurveyResponse
+from kringloop.security.credentials import set_password
+from kringloop.services import Services
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import ADMIN, Kringloop
 
 BRAM = "bram.degroot@fietsenwinkel.example"

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from kringloop.cases.models import Case, TimelineEntry
 from kringloop.database import session_for
-from kringloop.models import Case, HiddenGroup, NpsGroup, SurveyResponse, TimelineEntry
-from kringloop.org import Organisation
-from kringloop.reports import (
+from kringloop.org.organisation import Organisation
+from kringloop.reports.nps import (
     Month,
     ReportRefused,
     Tally,
@@ -27,6 +27,8 @@ from kringloop.reports import (
     rounded_percent,
     tally,
 )
+from kringloop.reports.schemas import HiddenGroup, NpsGroup
+from kringloop.responses.models import SurveyResponse
 from tests.conftest import ADMIN, Kringloop
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday: ISO week 2026-W45

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
 
-from kringloop.credentials import create_api_token
 from kringloop.database import session_for
+from kringloop.security.credentials import create_api_token
 from tests.conftest import ADMIN, Kringloop
 from tests.test_pages import BRAM, ESTHER, INGRID, PRIYA, signed_in
 from tests.test_pages_cases import element

@@ -9,11 +9,13 @@ import pytest
 from sqlmodel import select
 from temporalio.client import Client
 
-from kringloop.case_messages import RetentionRequest
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.erasure_records import retention_cutoff
-from kringloop.models import Case, Rejection, SurveyResponse
-from kringloop.schedules import ensure_retention_schedule
+from kringloop.privacy.footprints import retention_cutoff
+from kringloop.privacy.messages import RetentionRequest
+from kringloop.rejections.models import Rejection
+from kringloop.responses.models import SurveyResponse
+from kringloop.runtime.schedules import ensure_retention_schedule
 from kringloop.settings import SettingsError, load_settings
 from tests.conftest import Kringloop
 from workflows.retention import RetentionWorkflow

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kringloop.org import Organisation
-from kringloop.routing import choose_member
+from kringloop.org.organisation import Organisation
+from kringloop.org.routing import choose_member
 from tests.conftest import Kringloop
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)

@@ -17,9 +17,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from kringloop.network import free_ports
+from kringloop.runtime.stack import bundled_binary
 from kringloop.settings import PROJECT_ROOT
-from kringloop.smtp_sink import free_ports
-from kringloop.stack import bundled_binary
 from tests.conftest import MailServer
 from tests.test_cli import KRINGLOOP, clean_environment
 

@@ -7,12 +7,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from kringloop.credentials import create_magic_link
 from kringloop.database import session_for
-from kringloop.org import Organisation
+from kringloop.org.organisation import Organisation
+from kringloop.security.credentials import create_magic_link
+from kringloop.services import Services
 from kringloop.settings import Settings
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 
 
 def client(settings: Settings, org: Organisation, engine: Engine) -> httpx.AsyncClient:

@@ -17,13 +17,14 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner
 
-from kringloop.credentials import set_password
 from kringloop.database import session_for
-from kringloop.org import load_organisation
-from kringloop.org_reload import OrganisationFile
+from kringloop.org.organisation import load_organisation
+from kringloop.org.reload import OrganisationFile
+from kringloop.security.credentials import set_password
+from kringloop.services import Services
 from kringloop.settings import DEFAULT_ORG_FILE
 from kringloop.web.app import create_app, use_organisation
-from kringloop.web.deps import SESSION_LIFETIME, Services
+from kringloop.web.deps import SESSION_LIFETIME
 from tests.conftest import Kringloop
 from tests.test_pages import (
     BRAM,

@@ -24,9 +24,10 @@ from itsdangerous.timed import TimestampSigner
 from sqlmodel import select
 from temporalio.api.enums.v1 import EventType
 
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse
-from kringloop.signed_links import (
+from kringloop.responses.models import SurveyResponse
+from kringloop.security.signed_links import (
     SCORE_LINK_MAX_AGE_S,
     InvalidLink,
     conversation_token,

@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
-from kringloop.org import Organisation
+from kringloop.network import free_port
+from kringloop.org.organisation import Organisation
 from kringloop.settings import Settings
-from kringloop.smtp_sink import free_port
 from tests.conftest import MailServer
 from tests.test_email_delivery import (  # noqa: F401  (assigned_case: a fixture)
     LIEKE,

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from kringloop.credentials import create_api_token
+from kringloop.cases.models import Case
+from kringloop.cases.workspace import PAGE_SIZE
 from kringloop.database import session_for
-from kringloop.models import Case
+from kringloop.security.credentials import create_api_token
+from kringloop.services import Services
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
-from kringloop.workspace import PAGE_SIZE
 from tests.conftest import Kringloop
 from tests.test_workspace_queries import SANNE, add_case
 

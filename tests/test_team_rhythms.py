@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import holidays
 from temporalio.client import Client
 
-from kringloop.case_messages import TeamMorningRequest
+from kringloop.cases.messages import TeamMorningRequest
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse
-from kringloop.schedules import ensure_team_schedules
+from kringloop.responses.models import SurveyResponse
+from kringloop.runtime.schedules import ensure_team_schedules
 from tests.conftest import Kringloop, body_of
 from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
 

@@ -8,11 +8,12 @@ from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.cases import CaseActivities
-from kringloop.business_hours import add_business_hours
-from kringloop.case_messages import CallbackRequest
+from kringloop.cases.messages import CallbackRequest
+from kringloop.cases.models import Case
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse
-from kringloop.org import Organisation
+from kringloop.org.business_hours import add_business_hours
+from kringloop.org.organisation import Organisation
+from kringloop.responses.models import SurveyResponse
 
 
 def opened_case(engine: Engine, opened_at: datetime) -> str:

@@ -13,13 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kringloop.intake.signatures import SignatureRefused, signature_header, signature_of, verify
 from kringloop.settings import PROJECT_ROOT, SettingsError, load_settings
-from kringloop.webhook_signatures import (
-    SignatureRefused,
-    signature_header,
-    signature_of,
-    verify,
-)
 from tests.conftest import ADMIN, Kringloop
 from tests.test_intake_api import api_with, detractor, stored_counts, unique
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, Executable, Row
 
+from kringloop.cases.models import Case
+from kringloop.cases.workspace import PAGE_SIZE, queue_of, queue_statements, team_board
 from kringloop.database import session_for
-from kringloop.models import Case, SurveyResponse
-from kringloop.org import Organisation
-from kringloop.workspace import PAGE_SIZE, queue_of, queue_statements, team_board
+from kringloop.org.organisation import Organisation
+from kringloop.responses.models import SurveyResponse
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
 SANNE = "sanne.jansen@fietsenwinkel.example"

@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
     from activities.mail import MailActivities
-    from kringloop.case_messages import (
+    from kringloop.cases.messages import (
         CALLBACK_OUTCOMES,
         ActionRecord,
         AssignRequest,

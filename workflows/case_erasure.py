@@ -15,13 +15,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail import RESPONDENT_KINDS
-    from kringloop.case_messages import (
-        ERASED,
-        ERASED_ON_REQUEST,
-        CaseEmail,
-        Erasure,
-        Resolution,
-    )
+    from kringloop.cases.messages import CaseEmail, Resolution
+    from kringloop.privacy.messages import ERASED, ERASED_ON_REQUEST, Erasure
 
 
 class CaseErasure:

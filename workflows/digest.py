@@ -7,7 +7,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.digests import DigestActivities
-    from kringloop.case_messages import TeamMorning, TeamMorningRequest
+    from kringloop.cases.messages import TeamMorning, TeamMorningRequest
     from workflows.policies import DATABASE_STEP, MAIL_DELIVERY
 
 digests = DigestActivities

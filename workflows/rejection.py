@@ -20,10 +20,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.rejections import RejectionActivities
-    from kringloop.case_messages import (
-        ERASED_ON_REQUEST,
+    from kringloop.privacy.messages import ERASED_ON_REQUEST, Erasure
+    from kringloop.rejections.messages import (
         Cancellation,
-        Erasure,
         RejectionEmail,
         RejectionInput,
         RejectionState,

@@ -16,7 +16,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.rejection_mailing import RejectionMailingActivities
-    from kringloop.case_messages import MailingInput, MailingRound
+    from kringloop.rejections.messages import MailingInput, MailingRound
     from workflows.policies import MAIL_DELIVERY
 
 mailings = RejectionMailingActivities

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from kringloop.case_messages import (
+    from kringloop.cases.messages import (
         ActionRecord,
         CasePlan,
         EmployeeMessage,

@@ -8,7 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.erasure import ErasureActivities
-    from kringloop.case_messages import RetentionRequest
+    from kringloop.privacy.messages import RetentionRequest
     from workflows.policies import DATABASE_STEP
 
 erasure = ErasureActivities

@@ -12,31 +12,23 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from kringloop.observability import CaseCounters
-from kringloop.org import Organisation
-from kringloop.web.deps import SESSION_LIFETIME, Services, SignInRequired
+from kringloop.org.organisation import Organisation
+from kringloop.reports.metrics import CaseCounters
+from kringloop.services import Services
+from kringloop.web.api import cases, erasure, health, rejections, reports, responses
+from kringloop.web.api import workspace as workspace_api
+from kringloop.web.deps import SESSION_LIFETIME, SignInRequired
 from kringloop.web.errors import install_error_handlers
+from kringloop.web.pages import applicant_links, conversation, resurvey
+from kringloop.web.pages import cases as pages_cases
+from kringloop.web.pages import outbox as pages_outbox
+from kringloop.web.pages import rejections as pages_rejections
+from kringloop.web.pages import rendering as pages
+from kringloop.web.pages import reports as pages_reports
+from kringloop.web.pages import sign_in as pages_signin
+from kringloop.web.pages import team as pages_team
 from kringloop.web.rate_limits import install_rate_limits
 from kringloop.web.request_limits import RequestLimits
-from kringloop.web.routes import (
-    applicant_links,
-    cases,
-    conversation,
-    erasure,
-    health,
-    pages,
-    pages_cases,
-    pages_outbox,
-    pages_rejections,
-    pages_reports,
-    pages_signin,
-    pages_team,
-    rejections,
-    reports,
-    responses,
-    resurvey,
-    workspace_api,
-)
 from kringloop.web.security_headers import SecurityHeaders
 
 

@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Form, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from temporalio.client import Client
 
-from kringloop.access import ADMIN_TOKEN_HOLDER, Principal, principal_for
-from kringloop.credentials import email_for_api_token, end_session, session_of
 from kringloop.database import session_for
-from kringloop.models import Case
-from kringloop.org import Organisation
-from kringloop.settings import Settings
-from kringloop.web.errors import ApiError
-from kringloop.webhook_signatures import SIGNATURE_HEADER, SignatureRefused, verify
-
-
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    org: Organisation
-    engine: Engine
-    temporal: Client
-    # The embedded SMTP sink's folder of .eml files (None unless `kringloop up` runs the sink).
-    outbox: Path | None = None
-    # Where this process's Temporal runtime exports its Prometheus metrics, if it does.
-    metrics_address: str | None = None
+from kringloop.intake.signatures import SIGNATURE_HEADER, SignatureRefused, verify
+from kringloop.org.access import ADMIN_TOKEN_HOLDER, Principal, principal_for
+from kringloop.refusal import Refused
+from kringloop.security.credentials import email_for_api_token, end_session, session_of
+from kringloop.services import Services
 
 
 def services(request: Request) -> Services:
@@ -83,7 +65,7 @@ async def require_signature(
                header=x_kringloop_signature, body=await request.body(),
                tolerance_s=settings.webhook_tolerance_s)
     except SignatureRefused as refused:
-        raise ApiError(status.HTTP_401_UNAUTHORIZED, str(refused),
+        raise Refused(status.HTTP_401_UNAUTHORIZED, str(refused),
                        field=SIGNATURE_HEADER) from None
 
 
@@ -153,14 +135,3 @@ def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> N
     expected = request.session.get("csrf", "")
     if not (expected and hmac.compare_digest(csrf_token.encode(), str(expected).encode())):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the form has expired: reload the page")
-
-
-# Cases within reach ----------------------------------------------------------------------------
-
-def case_in_scope(services: Services, principal: Principal, case_id: str) -> Case:
-    """The case, if the caller may see it; otherwise 404, so no one learns that it exists."""
-    with session_for(services.engine) as session:
-        case = session.get(Case, case_id)
-    if case is None or not principal.sees_team(case.team_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
-    return case

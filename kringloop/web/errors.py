@@ -1,5 +1,5 @@
 """JSON errors with a message and the field they are about (null when about no field): for
-invalid requests, ApiError, and any HTTPException an API client gets. Pages keep their own."""
+invalid requests, Refused, and any HTTPException an API client gets. Pages keep their own."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-
-class ApiError(Exception):
-    def __init__(self, status_code: int, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.field = field
+from kringloop.refusal import Refused
 
 
 def refusal(status_code: int, message: str, field: str | None = None, *,
@@ -70,8 +64,8 @@ def install_error_handlers(app: FastAPI) -> None:
             "message": f"{first['field']}: {first['message']}", "field": first["field"],
             "errors": errors})
 
-    @app.exception_handler(ApiError)
-    async def _refused(_: Request, error: ApiError) -> JSONResponse:
+    @app.exception_handler(Refused)
+    async def _refused(_: Request, error: Refused) -> JSONResponse:
         return refusal(error.status_code, error.message, error.field)
 
     # Starlette's, so that its own 404 and 405 (no such address, method) answer alike too.

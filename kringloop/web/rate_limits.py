@@ -111,7 +111,7 @@ def install_rate_limits(app: FastAPI, settings: Settings) -> None:
         headers = {"Retry-After": str(error.retry_after_s)}
         if wants_json(request):
             return refusal(429, str(error), headers=headers)
-        from kringloop.web.routes.pages import problem, reader
+        from kringloop.web.pages.rendering import problem, reader
 
         services = request.app.state.services
         answer = problem(request, services, reader(request, services), "too_many_attempts",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import kringloop.models
+import kringloop.database
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("label", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
@@ -46,20 +46,20 @@ def upgrade() -> None:
         sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("assignee_email", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("assignee_name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("assigned_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("opened_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("callback_due_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("first_attempt_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("reached_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("assigned_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("callback_due_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("first_attempt_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("reached_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("escalations", sa.Integer(), nullable=False),
         sa.Column("root_cause", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("action_taken", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("resolution_message", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("resolved_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.Column("resurvey_score", sa.Integer(), nullable=True),
         sa.Column("recovered", sa.Boolean(), nullable=True),
-        sa.Column("closed_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("case", schema=None) as batch_op:
@@ -74,16 +74,16 @@ def upgrade() -> None:
         "credential",
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("updated_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("email"),
     )
     op.create_table(
         "magic_link",
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-        sa.Column("created_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("token_hash"),
     )
     with op.batch_alter_table("magic_link", schema=None) as batch_op:
@@ -99,8 +99,8 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
@@ -119,8 +119,8 @@ def upgrade() -> None:
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("segment", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("answered_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("received_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("meta", sa.JSON(), nullable=False),
         sa.Column("case_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -142,7 +142,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(), nullable=False),

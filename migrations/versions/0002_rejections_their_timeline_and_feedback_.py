@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import kringloop.models
+import kringloop.database
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -34,14 +34,14 @@ def upgrade() -> None:
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("recruiter_email", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("requested_send_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("requested_send_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("round", sa.Integer(), nullable=False),
-        sa.Column("send_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", kringloop.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("send_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", kringloop.database.UtcDateTime(timezone=True), nullable=True),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("rejection", schema=None) as batch_op:
@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("comment", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("vacancy_title", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("recruiter_email", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("requested_at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("requested_at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
         sa.Column("case_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.ForeignKeyConstraint(
             ["rejection_id"],
@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("rejection_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("at", kringloop.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", kringloop.database.UtcDateTime(timezone=True), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(), nullable=False),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import kringloop.models
+import kringloop.database
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table('customer_adoption',
     sa.Column('respondent_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('member_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('adopted_at', kringloop.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('adopted_at', kringloop.database.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('respondent_id')
     )
     with op.batch_alter_table('customer_adoption', schema=None) as batch_op:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import kringloop.models
+import kringloop.database
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('rejection', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mailing_id', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True))
-        batch_op.add_column(sa.Column('survey_at', kringloop.models.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('survey_at', kringloop.database.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('survey_status', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from kringloop.security.signed_links import score_token
 from kringloop.settings import Settings
-from kringloop.signed_links import score_token
 from tests.test_end_to_end import Stack, case_when, post_detractor
 
 

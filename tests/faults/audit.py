@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from kringloop.case_messages import case_id_for
+from kringloop.cases.messages import case_id_for
+from kringloop.cases.models import Case, TimelineEntry
 from kringloop.database import session_for
-from kringloop.mail_delivery import message_id_for
-from kringloop.models import Case, OutboxMessage, TimelineEntry
+from kringloop.mail.delivery import message_id_for
+from kringloop.mail.models import OutboxMessage
 
 if TYPE_CHECKING:
     from tests.faults.breakable import MailRelay

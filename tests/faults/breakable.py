@@ -19,9 +19,9 @@ from aiosmtpd.smtp import Envelope
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
+from kringloop.network import free_port
+from kringloop.runtime.stack import bundled_binary
 from kringloop.settings import PROJECT_ROOT
-from kringloop.smtp_sink import free_port
-from kringloop.stack import bundled_binary
 from tests.conftest import MailServer
 
 

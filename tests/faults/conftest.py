@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from temporalio.client import Client
 
 from kringloop.database import make_engine
-from kringloop.smtp_sink import free_port
+from kringloop.network import free_port
 from tests.faults.audit import (
     MAIL_FROM,
     Expected,

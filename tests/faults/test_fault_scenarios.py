@@ -13,7 +13,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from kringloop.case_messages import case_id_for
+from kringloop.cases.messages import case_id_for
 from tests.faults.audit import CASE_STEPS, FIRST_EMAILS, Expected, outbox_key
 from tests.faults.breakable import DatabaseOutage, MailRelay, TemporalServer
 from tests.faults.conftest import Audit, Launch

@@ -18,13 +18,13 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import SQLModel
 
-from kringloop.credentials import create_magic_link
 from kringloop.database import session_for
-from kringloop.models import MagicLink
-from kringloop.org import Organisation
+from kringloop.org.organisation import Organisation
+from kringloop.security.credentials import create_magic_link
+from kringloop.security.models import MagicLink
+from kringloop.services import Services
 from kringloop.settings import Settings
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import ADMIN
 from tests.hostile.strategies import json_bytes
 

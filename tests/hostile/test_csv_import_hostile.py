@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from rich.console import Console
 from sqlmodel import select
 
-from kringloop.csv_import import COLUMNS, UnreadableFile, read_lines, run_import
 from kringloop.database import session_for
-from kringloop.models import SurveyResponse
+from kringloop.intake.csv_import import COLUMNS, UnreadableFile, read_lines, run_import
+from kringloop.responses.models import SurveyResponse
 from tests.conftest import Kringloop
 from tests.hostile.strategies import NOT_UTF8, breaking, markup, with_nul
 

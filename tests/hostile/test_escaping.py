@@ -13,8 +13,8 @@ from email.message import EmailMessage
 from markupsafe import escape
 from sqlmodel import select
 
+from kringloop.cases.models import FeedbackCallRequest
 from kringloop.database import session_for
-from kringloop.models import FeedbackCallRequest
 from tests.conftest import ADMIN, Kringloop, body_of
 from tests.hostile.conftest import assert_inert
 from tests.test_enps_relay import anonymous_case, write

@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from kringloop.database import session_for
-from kringloop.models import SurveyResponse
+from kringloop.responses.models import SurveyResponse
 from tests.conftest import ADMIN
 from tests.hostile.conftest import JSON, RowCounts, post_json, refusal_of
 from tests.hostile.strategies import (

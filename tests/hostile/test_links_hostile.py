@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Engine
 
-from kringloop.org import Organisation
-from kringloop.settings import Settings
-from kringloop.signed_links import (
+from kringloop.org.organisation import Organisation
+from kringloop.security.signed_links import (
     CONVERSATION_LINK_MAX_AGE_S,
     SCORE_LINK_MAX_AGE_S,
     conversation_token,
@@ -28,6 +27,7 @@ from kringloop.signed_links import (
     score_token,
     survey_token,
 )
+from kringloop.settings import Settings
 from tests.hostile.conftest import RowCounts, magic_link, press_sign_in, web_client
 from tests.hostile.strategies import hostile_text
 

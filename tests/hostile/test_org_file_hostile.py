@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from kringloop.org import Organisation, OrgFileError, load_organisation
+from kringloop.org.organisation import Organisation, OrgFileError, load_organisation
 from kringloop.settings import DEFAULT_ORG_FILE
 from tests.hostile.strategies import breaking, hostile_text, markup
 

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from kringloop.org import Organisation
+from kringloop.org.organisation import Organisation
+from kringloop.rejections.drafts import FIELDS
 from kringloop.settings import Settings
-from kringloop.web.rejection_drafts import FIELDS
 from tests.hostile.conftest import (
     RowCounts,
     assert_inert,

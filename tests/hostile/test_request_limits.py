@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from kringloop.org import Organisation
+from kringloop.org.organisation import Organisation
+from kringloop.services import Services
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.web.app import create_app
-from kringloop.web.deps import Services
 from tests.conftest import ADMIN
 from tests.hostile.conftest import JSON, RowCounts, post_json, refusal_of, web_client
 from tests.hostile.test_intake_hostile import INTAKE, promoter

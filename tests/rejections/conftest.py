@@ -18,8 +18,8 @@ from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
 
 from kringloop.database import session_for
-from kringloop.models import Rejection
-from kringloop.rejections import mailing_id_for
+from kringloop.rejections.models import Rejection
+from kringloop.rejections.rules import mailing_id_for
 from tests.conftest import ADMIN, Kringloop, body_of
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlmodel import select
 
+from kringloop.cases.models import Case, FeedbackCallRequest
 from kringloop.database import session_for
-from kringloop.models import Case, FeedbackCallRequest, RejectionEvent, SurveyResponse
+from kringloop.rejections.models import RejectionEvent
+from kringloop.responses.models import SurveyResponse
 from tests.conftest import body_of
 from tests.rejections.conftest import (
     AMSTERDAM,

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from kringloop.database import session_for
-from kringloop.models import Rejection
+from kringloop.rejections.models import Rejection
 from kringloop.settings import PROJECT_ROOT
 from tests.conftest import Kringloop
 from tests.rejections.conftest import CERTIFICATE, Recruiting

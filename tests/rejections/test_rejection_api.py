@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from kringloop.credentials import create_api_token
 from kringloop.database import session_for
-from kringloop.models import OutboxMessage
+from kringloop.mail.models import OutboxMessage
+from kringloop.security.credentials import create_api_token
 from tests.conftest import body_of
 from tests.rejections.conftest import REASON, THIJS, Recruiting, applicant, rejection
 

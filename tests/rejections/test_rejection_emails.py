@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kringloop.emails import render
-from kringloop.org import Organisation
+from kringloop.mail.rendering import render
+from kringloop.org.organisation import Organisation
 
 SCRIPT = "<script>alert(1)</script>"
 DIPLOMA = "Voor deze rol is het diploma Fietstechnicus niveau 3 nodig, en dat heb je (nog) niet."

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from kringloop.org import Organisation
-from kringloop.rejections import (
+from kringloop.org.organisation import Organisation
+from kringloop.rejections.rules import (
     rejection_id_for,
     send_moment,
     sentence_refusal,
@@ -124,6 +124,6 @@ def test_one_rejection_id_per_applicant_and_vacancy_even_with_unsafe_ids() -> No
 
 
 def test_working_hours_are_nine_to_five() -> None:
-    from kringloop.rejections import SEND_WINDOWS
+    from kringloop.rejections.rules import SEND_WINDOWS
 
     assert {w.working_hours for w in SEND_WINDOWS.values()} == {(time(9), time(17))}

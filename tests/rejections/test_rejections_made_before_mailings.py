@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from kringloop.case_messages import RejectionInput
 from kringloop.database import session_for
-from kringloop.models import Rejection, RejectionCreate
-from kringloop.rejection_intake import as_rejection
-from kringloop.rejection_queries import event
-from kringloop.rejections import recruiting_team_for
+from kringloop.rejections.messages import RejectionInput
+from kringloop.rejections.models import Rejection
+from kringloop.rejections.queries import event
+from kringloop.rejections.rules import recruiting_team_for
+from kringloop.rejections.scheduling import as_rejection
+from kringloop.rejections.schemas import RejectionCreate
 from tests.rejections.conftest import Recruiting, applicant, rejection
 from workflows.rejection import RejectionWorkflow
 

@@ -15,9 +15,10 @@ from sqlmodel import col, select
 from temporalio.service import RPCError
 
 from kringloop.database import session_for
-from kringloop.models import OutboxMessage, Rejection
-from kringloop.rejection_import import run_rejection_import
-from kringloop.rejections import mailing_id_for, rejection_id_for
+from kringloop.mail.models import OutboxMessage
+from kringloop.rejections.csv_import import run_rejection_import
+from kringloop.rejections.models import Rejection
+from kringloop.rejections.rules import mailing_id_for, rejection_id_for
 from tests.conftest import body_of
 from tests.rejections.conftest import Recruiting, applicant, rejection
 

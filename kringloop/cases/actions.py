@@ -1,0 +1,107 @@
+"""The team's actions on a case, shared by the JSON API and the pages: checked for rights
+here, validated by the workflow (a Temporal update), refused with a message and the field.
+Also the relay's other side: an anonymous employee's message from their conversation link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from kringloop.cases import flows
+from kringloop.cases.adoptions import adopt, adoptable
+from kringloop.cases.messages import (
+    CallbackAttempt,
+    EmployeeMessage,
+    Note,
+    Reassignment,
+    RelayReply,
+    Resolution,
+)
+from kringloop.cases.models import Case
+from kringloop.cases.queries import case_with_response
+from kringloop.cases.schemas import (
+    AdoptionIn,
+    CallbackAttemptIn,
+    NoteIn,
+    ReassignIn,
+    RelayMessageIn,
+    ResolveIn,
+)
+from kringloop.database import session_for
+from kringloop.org.access import Principal
+from kringloop.refusal import Refused
+from kringloop.services import Services
+
+
+def case_in_scope(services: Services, principal: Principal, case_id: str) -> Case:
+    """The case, if the caller may see it; otherwise 404, so no one learns that it exists."""
+    with session_for(services.engine) as session:
+        case = session.get(Case, case_id)
+    if case is None or not principal.sees_team(case.team_id):
+        raise Refused(404, f"no case {case_id}")
+    return case
+
+
+async def log_callback_attempt(services: Services, principal: Principal, case_id: str,
+                               body: CallbackAttemptIn) -> None:
+    case_in_scope(services, principal, case_id)
+    await flows.take_action(services.temporal, case_id, flows.log_callback_attempt,
+                            CallbackAttempt(actor=principal.name, outcome=body.outcome,
+                                            note=body.note))
+
+
+async def add_note(services: Services, principal: Principal, case_id: str, body: NoteIn) -> None:
+    case_in_scope(services, principal, case_id)
+    await flows.take_action(services.temporal, case_id, flows.add_note,
+                            Note(actor=principal.name, text=body.text))
+
+
+async def reassign(services: Services, principal: Principal, case_id: str,
+                   body: ReassignIn) -> None:
+    case = case_in_scope(services, principal, case_id)
+    if not principal.leads(case.team_id):
+        raise Refused(403, "only the team lead can reassign a case")
+    await flows.take_action(services.temporal, case_id, flows.reassign, Reassignment(
+        actor=principal.name, member_email=str(body.member).lower()))
+
+
+async def resolve(services: Services, principal: Principal, case_id: str,
+                  body: ResolveIn) -> None:
+    case_in_scope(services, principal, case_id)
+    await flows.take_action(services.temporal, case_id, flows.resolve, Resolution(
+        actor=principal.name, root_cause=body.root_cause, action_taken=body.action_taken,
+        message=body.message))
+
+
+async def reply_to_employee(services: Services, principal: Principal, case_id: str,
+                            body: RelayMessageIn) -> None:
+    """The team's reply in an anonymous employee's conversation, signed with the member's name."""
+    case_in_scope(services, principal, case_id)
+    await flows.take_action(services.temporal, case_id, flows.reply_to_employee,
+                            RelayReply(actor=principal.name, text=body.text))
+
+
+async def relay_employee_message(services: Services, case_id: str, body: RelayMessageIn
+                                 ) -> None:
+    """What the employee wrote through their link (which is their only right to the case)."""
+    await flows.take_action(services.temporal, case_id, flows.receive_employee_message,
+                            EmployeeMessage(text=body.text))
+
+
+async def adopt_customer(services: Services, principal: Principal, case_id: str,
+                         _: AdoptionIn) -> None:
+    """A member of the case's team adopts the customer behind it: their next cases come to
+    them. Not a workflow update: it changes who gets future cases, not this one."""
+    case = case_in_scope(services, principal, case_id)
+    if case.team_id not in principal.team_ids:
+        raise Refused(403, "only a member of this case's team can adopt the customer")
+    with session_for(services.engine) as session:
+        found = case_with_response(session=session, case_id=case_id)
+        assert found is not None
+        if not adoptable(*found):
+            raise Refused(422, "only a customer with a customer id and an email address "
+                                "can be adopted")
+        adopter = adopt(session=session, org=services.org, respondent_id=str(
+            found[1].respondent_id), member_email=principal.email, now=datetime.now(UTC))
+    if adopter != principal.email:
+        raise Refused(409, f"{services.org.member(adopter).name} has already adopted "
+                            "this customer")

@@ -1,0 +1,1 @@
+"""`kringloop demo`: sample responses worked by simulated team members."""

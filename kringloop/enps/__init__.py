@@ -1,0 +1,1 @@
+"""Employee NPS: an anonymous employee and the people team in a two-way conversation."""

@@ -1,0 +1,1 @@
+"""Taking answers in: the intake API, signed webhooks and CSV imports."""

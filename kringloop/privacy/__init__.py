@@ -1,0 +1,1 @@
+"""Forgetting people: erasure on request and after the retention period."""

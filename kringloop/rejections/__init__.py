@@ -1,0 +1,2 @@
+"""Considerate rejections: a recruiter's reasons, the vacancy's mailing, the feedback call and the
+candidate survey."""

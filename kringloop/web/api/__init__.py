@@ -1,0 +1,1 @@
+"""The JSON API: intake, cases, the workspace, rejections, reports, erasure, health."""

@@ -1,0 +1,1 @@
+"""The workspace pages and the pages respondents open from their emails."""
