@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ class ErasureActivities:
         """How many responses, cases and rejections lost their personal data (counts only:
         the workflow's history names no one)."""
         # The server's clock (simulated time in tests), as every step of a loop is stamped.
-        summary = purge_expired(engine=self.engine, now=activity.info().scheduled_time,
-                                months=request.months, outbox=self.outbox)
+        summary = await asyncio.to_thread(
+            purge_expired, engine=self.engine, now=activity.info().scheduled_time,
+            months=request.months, outbox=self.outbox)
         return summary.responses + summary.feedback_calls + summary.cases + summary.rejections

@@ -36,13 +36,10 @@ def batch(tag: str, count: int) -> dict[str, object]:
 
 async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
     """Render and send every rejection of the vacancy again, over one SMTP connection."""
-    from activities.rejections import RejectionActivities
-    from kringloop.rejections.messages import RejectionEmail
+    from kringloop.rejections.emails import compose
     from kringloop.rejections.models import Rejection
 
     settings = bench.running.settings
-    composer = RejectionActivities(engine=bench.running.engine, org=bench.running.org,
-                                   settings=settings)
     with session_for(bench.running.engine) as session:
         rows = session.exec(select(Rejection).where(Rejection.vacancy_id == vacancy_id)
                             .order_by(col(Rejection.id))).all()
@@ -52,8 +49,7 @@ async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
         for row in rows:
             key = f"plain-{row.id}:rejection:1"
             # The activity's own composition, so both sides send the very same email.
-            email = composer.compose(RejectionEmail(rejection_id=row.id, kind="rejection",
-                                                    key=key), row)
+            email = compose(kind="rejection", row=row, org=bench.running.org, settings=settings)
             message = build_message(
                 email, kind="rejection", sender=settings.mail_from,
                 to=Recipient(row.applicant_name, row.applicant_email, row.language),

@@ -53,7 +53,7 @@ def _worker_process(bench: Bench) -> subprocess.Popen[bytes]:
     }
     with _worker_log(bench).open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-c", "from kringloop.cli.commands import app; app(['worker'])"],
+            [sys.executable, "-c", "from kringloop.cli import app; app(['worker'])"],
             env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -7,12 +7,12 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from kringloop import tables
-from kringloop.settings import PROJECT_ROOT
+from kringloop.resources import MIGRATIONS
 
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
@@ -27,7 +27,7 @@ def upgrade_to_head(engine: Engine) -> None:
 def new_revision(url: str, message: str) -> None:
     """For developers: autogenerate a migration from the difference between models and `url`
     (a database at the current head), numbered after the last one."""
-    number = len(list((PROJECT_ROOT / "migrations" / "versions").glob("[0-9]*.py"))) + 1
+    number = len(list((MIGRATIONS / "versions").glob("[0-9]*.py"))) + 1
     command.revision(alembic_config(url), message=message, autogenerate=True,
                      rev_id=f"{number:04d}")
 

@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from kringloop.resources import EXAMPLE_ORG_FILE
+
 HOME = Path(".kringloop")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ORG_FILE = PROJECT_ROOT / "examples" / "org.toml"
+DEFAULT_ORG_FILE = EXAMPLE_ORG_FILE
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
 MIN_WEBHOOK_SECRET_LENGTH = 16

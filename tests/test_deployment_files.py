@@ -11,8 +11,9 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from kringloop.cli.commands import app
-from kringloop.settings import PROJECT_ROOT, Settings
+from kringloop.cli import app
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
+from kringloop.settings import Settings
 
 COMPOSE: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()

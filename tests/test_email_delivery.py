@@ -38,8 +38,9 @@ from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
 from kringloop.mail.rendering import Email
 from kringloop.network import free_port
 from kringloop.org.organisation import Organisation
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from kringloop.responses.models import SurveyResponse
-from kringloop.settings import PROJECT_ROOT, Settings
+from kringloop.settings import Settings
 from tests.conftest import Kringloop, MailServer, body_of
 
 LIEKE = "lieke@example.nl"

@@ -17,7 +17,8 @@ import pytest
 from sqlmodel import SQLModel
 
 from kringloop.database import session_for
-from kringloop.reports.nps import Month, first_answers
+from kringloop.reports.nps import first_answers
+from kringloop.reports.periods import Month
 from kringloop.responses.models import SurveyResponse
 from kringloop.runtime.observability import json_formatter
 from tests.conftest import Kringloop, readable

@@ -26,7 +26,8 @@ from kringloop.mail.sink import start_smtp_sink
 from kringloop.privacy.erasure import erase_respondent
 from kringloop.privacy.flows import stop_contacting
 from kringloop.rejections.rules import mailing_id_for
-from kringloop.reports.nps import loop_report, nps_report
+from kringloop.reports.loop_health import loop_report
+from kringloop.reports.nps import nps_report
 from kringloop.security.credentials import create_api_token
 from kringloop.settings import Settings
 from tests.conftest import ADMIN, Kringloop

@@ -19,9 +19,9 @@ from kringloop.database import session_for
 from kringloop.intake.csv_import import COLUMNS, run_import
 from kringloop.intake.schemas import ResponseCreate
 from kringloop.intake.service import kept_response_id
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from kringloop.responses.models import SurveyResponse
 from kringloop.runtime.running_stack import FILE_NAME as RUNNING_STACK_FILE
-from kringloop.settings import PROJECT_ROOT
 from tests.conftest import Kringloop
 from tests.test_cli import KRINGLOOP, clean_environment
 from tests.test_end_to_end import ANNA, case_when, kringloop_up

@@ -13,20 +13,10 @@ from sqlmodel import col, select
 from kringloop.cases.models import Case, TimelineEntry
 from kringloop.database import session_for
 from kringloop.org.organisation import Organisation
-from kringloop.reports.nps import (
-    Month,
-    ReportRefused,
-    Tally,
-    Window,
-    adopted_report,
-    hidden_groups,
-    loop_report,
-    nps_report,
-    report_grouping,
-    report_period,
-    rounded_percent,
-    tally,
-)
+from kringloop.reports.adopted import adopted_report
+from kringloop.reports.loop_health import loop_report
+from kringloop.reports.nps import Tally, hidden_groups, nps_report, rounded_percent, tally
+from kringloop.reports.periods import Month, ReportRefused, Window, report_grouping, report_period
 from kringloop.reports.schemas import HiddenGroup, NpsGroup
 from kringloop.responses.models import SurveyResponse
 from tests.conftest import ADMIN, Kringloop

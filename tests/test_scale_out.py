@@ -18,8 +18,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from kringloop.network import free_ports
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from kringloop.runtime.stack import bundled_binary
-from kringloop.settings import PROJECT_ROOT
 from tests.conftest import MailServer
 from tests.test_cli import KRINGLOOP, clean_environment
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from kringloop.intake.signatures import SignatureRefused, signature_header, signature_of, verify
-from kringloop.settings import PROJECT_ROOT, SettingsError, load_settings
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
+from kringloop.settings import SettingsError, load_settings
 from tests.conftest import ADMIN, Kringloop
 from tests.test_intake_api import api_with, detractor, stored_counts, unique
 

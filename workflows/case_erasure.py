@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.mail import RESPONDENT_KINDS
-    from kringloop.cases.messages import CaseEmail, Resolution
+    from kringloop.cases.messages import RESPONDENT_KINDS, CaseEmail, Resolution
     from kringloop.privacy.messages import ERASED, ERASED_ON_REQUEST, Erasure
 
 

@@ -4,6 +4,7 @@ Also the relay's other side: an anonymous employee's message from their conversa
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from kringloop.cases import flows
@@ -43,21 +44,21 @@ def case_in_scope(services: Services, principal: Principal, case_id: str) -> Cas
 
 async def log_callback_attempt(services: Services, principal: Principal, case_id: str,
                                body: CallbackAttemptIn) -> None:
-    case_in_scope(services, principal, case_id)
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
     await flows.take_action(services.temporal, case_id, flows.log_callback_attempt,
                             CallbackAttempt(actor=principal.name, outcome=body.outcome,
                                             note=body.note))
 
 
 async def add_note(services: Services, principal: Principal, case_id: str, body: NoteIn) -> None:
-    case_in_scope(services, principal, case_id)
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
     await flows.take_action(services.temporal, case_id, flows.add_note,
                             Note(actor=principal.name, text=body.text))
 
 
 async def reassign(services: Services, principal: Principal, case_id: str,
                    body: ReassignIn) -> None:
-    case = case_in_scope(services, principal, case_id)
+    case = await asyncio.to_thread(case_in_scope, services, principal, case_id)
     if not principal.leads(case.team_id):
         raise Refused(403, "only the team lead can reassign a case")
     await flows.take_action(services.temporal, case_id, flows.reassign, Reassignment(
@@ -66,7 +67,7 @@ async def reassign(services: Services, principal: Principal, case_id: str,
 
 async def resolve(services: Services, principal: Principal, case_id: str,
                   body: ResolveIn) -> None:
-    case_in_scope(services, principal, case_id)
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
     await flows.take_action(services.temporal, case_id, flows.resolve, Resolution(
         actor=principal.name, root_cause=body.root_cause, action_taken=body.action_taken,
         message=body.message))
@@ -75,7 +76,7 @@ async def resolve(services: Services, principal: Principal, case_id: str,
 async def reply_to_employee(services: Services, principal: Principal, case_id: str,
                             body: RelayMessageIn) -> None:
     """The team's reply in an anonymous employee's conversation, signed with the member's name."""
-    case_in_scope(services, principal, case_id)
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
     await flows.take_action(services.temporal, case_id, flows.reply_to_employee,
                             RelayReply(actor=principal.name, text=body.text))
 
@@ -91,17 +92,22 @@ async def adopt_customer(services: Services, principal: Principal, case_id: str,
                          _: AdoptionIn) -> None:
     """A member of the case's team adopts the customer behind it: their next cases come to
     them. Not a workflow update: it changes who gets future cases, not this one."""
-    case = case_in_scope(services, principal, case_id)
+    case = await asyncio.to_thread(case_in_scope, services, principal, case_id)
     if case.team_id not in principal.team_ids:
         raise Refused(403, "only a member of this case's team can adopt the customer")
+    adopter = await asyncio.to_thread(_adopt, services, principal, case_id)
+    if adopter != principal.email:
+        raise Refused(409, f"{services.org.member(adopter).name} has already adopted "
+                            "this customer")
+
+
+def _adopt(services: Services, principal: Principal, case_id: str) -> str:
+    """Who has adopted the case's customer now: the principal, or whoever was first."""
     with session_for(services.engine) as session:
         found = case_with_response(session=session, case_id=case_id)
         assert found is not None
         if not adoptable(*found):
             raise Refused(422, "only a customer with a customer id and an email address "
-                                "can be adopted")
-        adopter = adopt(session=session, org=services.org, respondent_id=str(
+                               "can be adopted")
+        return adopt(session=session, org=services.org, respondent_id=str(
             found[1].respondent_id), member_email=principal.email, now=datetime.now(UTC))
-    if adopter != principal.email:
-        raise Refused(409, f"{services.org.member(adopter).name} has already adopted "
-                            "this customer")

@@ -154,6 +154,10 @@ class ActionRecord:
     action_taken: str | None = None
 
 
+# The case emails that go to the respondent (the others go to the team).
+RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey")
+
+
 @dataclass(frozen=True)
 class CaseEmail:
     """An email about a case, sent once; `key` is its idempotency key (case, kind, attempt)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -84,32 +85,49 @@ async def receive_response(
     starts cleanly; a repeated delivery also (re)starts a case that a crash left unstarted.
     """
     response_id = kept_response_id(payload, key=id_key)
-    with session_for(engine) as session:
-        existing = session.get(SurveyResponse, response_id)
+    # The database work runs in a thread (never on the event loop), and holds no connection
+    # across an await: a burst of repeated deliveries would otherwise empty the pool.
+    existing = await asyncio.to_thread(_stored, engine, response_id)
     if existing is not None:
-        # Outside the session: a connection held across this await let a burst of repeated
-        # deliveries empty the pool, and the next checkout then blocked the event loop.
         if existing.case_id:
             await start_case(client, existing, task_queue=task_queue)
         return Intake(result_of(existing), created=False)
-    with session_for(engine) as session:
-        row = _record_for(payload, org, response_id=response_id, source=source)
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # a concurrent delivery of the same response won
-            winner = session.get(SurveyResponse, response_id)
-            assert winner is not None
-            return Intake(result_of(winner), created=False)
+    row = _record_for(payload, org, response_id=response_id, source=source)
+    winner = await asyncio.to_thread(_store, engine, row)
+    if winner is not None:  # a concurrent delivery of the same response won
+        return Intake(result_of(winner), created=False)
     if row.case_id:
         try:
             await start_case(client, row, task_queue=task_queue)
         except BaseException:
-            with session_for(engine) as session:
-                stored = session.get(SurveyResponse, row.id)
-                if stored is not None:
-                    session.delete(stored)
-                    session.commit()
+            await asyncio.to_thread(_forget, engine, row.id)
             raise
     return Intake(result_of(row), created=True)
+
+
+def _stored(engine: Engine, response_id: str) -> SurveyResponse | None:
+    with session_for(engine) as session:
+        return session.get(SurveyResponse, response_id)
+
+
+def _store(engine: Engine, row: SurveyResponse) -> SurveyResponse | None:
+    """Store the new answer; None, or the answer a concurrent delivery stored first."""
+    with session_for(engine) as session:
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            winner = session.get(SurveyResponse, row.id)
+            assert winner is not None
+            return winner
+    return None
+
+
+def _forget(engine: Engine, response_id: str) -> None:
+    """An answer whose case could not be started: not kept, so the sender's retry is clean."""
+    with session_for(engine) as session:
+        stored = session.get(SurveyResponse, response_id)
+        if stored is not None:
+            session.delete(stored)
+            session.commit()

@@ -94,7 +94,7 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
     # whole timeout to answer), and a retry running beside it would send it a second time.
     last_start = give_up_at - SMTP_TIMEOUT_S
     sender = settings.mail_from
-    found = _claim(engine, [s.outgoing for s in batch], sender)
+    found = await asyncio.to_thread(_claim, engine, [s.outgoing for s in batch], sender)
     outcomes: dict[str, tuple[EmailReceipt, bool]] = {}
     settled: list[_Settled] = []
     for sending in batch:
@@ -131,6 +131,8 @@ async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, set
     handed_over = False
 
     def hand_over() -> None:
+        # The one write left on the event loop, on purpose: between this mark and the final
+        # dot nothing else may run (the fewer moments a crash can fall in, the better).
         nonlocal handed_over
         _set_status(engine, outgoing.key, "handed_over")
         handed_over = True
@@ -175,7 +177,7 @@ async def _when_recorded(write: Callable[[], None], *, give_up_at: float) -> Non
     pause = 0.5
     while True:
         try:
-            write()
+            await asyncio.to_thread(write)  # the database's work, off the event loop
             return
         except OperationalError:
             if time.monotonic() + pause > give_up_at:

@@ -19,7 +19,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 from jinja2.utils import missing
 
-from kringloop.settings import PROJECT_ROOT
+from kringloop.resources import TEMPLATES
 
 KINDS = (
     "acknowledgement",
@@ -81,7 +81,7 @@ def _first_name(name: str) -> str:
 
 
 _environment = Environment(
-    loader=FileSystemLoader(PROJECT_ROOT / "templates" / "email"),
+    loader=FileSystemLoader(TEMPLATES / "email"),
     undefined=StrictUndefined,
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,

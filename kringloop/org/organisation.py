@@ -180,7 +180,7 @@ class Organisation(Strict):
     teams: list[LoyaltyTeam] = Field(min_length=1)
     admins: list[Admin] = []
     adopted: list[Adoption] = []
-    # Reports never show a group with fewer answers than this (kringloop/reports.py).
+    # Reports never show a group with fewer answers than this (kringloop/reports/nps.py).
     report_min_group_size: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")

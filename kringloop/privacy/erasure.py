@@ -8,6 +8,7 @@ and the embedded SMTP sink's copies of emails to them are deleted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +75,20 @@ def remove_mail_copies(folder: Path | None, copies: MailCopies) -> int:
 async def erase_respondent(respondent_id: str, *, engine: Engine, temporal: Client | None,
                            outbox: Path | None, actor: str) -> ErasureSummary:
     """Erase one person's personal data everywhere Kringloop keeps it; `found` is False when
-    there was nothing (an unknown id, or one erased before)."""
+    there was nothing (an unknown id, or one erased before). The database and the outbox
+    folder are worked on in a thread: never on the event loop."""
+    summary, copies, running = await asyncio.to_thread(_erase_records, engine, respondent_id,
+                                                       actor)
+    if temporal is not None and summary.found:
+        summary.running_workflows = await stop_contacting(temporal, actor=actor, **running)
+    summary.mail_copies = await asyncio.to_thread(remove_mail_copies, outbox, copies)
+    log.info("personal data erased on request", extra=summary.model_dump())
+    return summary
+
+
+def _erase_records(engine: Engine, respondent_id: str, actor: str
+                   ) -> tuple[ErasureSummary, MailCopies, dict[str, list[str]]]:
+    """The person's records erased in one transaction; what to tell and delete afterwards."""
     with session_for(engine) as session:
         found = footprint_of(session=session, respondent_id=respondent_id)
         messages = outbox_of(session=session, found=found)
@@ -87,11 +101,7 @@ async def erase_respondent(respondent_id: str, *, engine: Engine, temporal: Clie
         summary = erase_footprint(session=session, found=found, outbox=messages,
                                   at=datetime.now(UTC), actor=actor, why=ERASED_ON_REQUEST)
     wipe_erased_traces(engine)
-    if temporal is not None and summary.found:
-        summary.running_workflows = await stop_contacting(temporal, actor=actor, **running)
-    summary.mail_copies = remove_mail_copies(outbox, copies)
-    log.info("personal data erased on request", extra=summary.model_dump())
-    return summary
+    return summary, copies, running
 
 
 def purge_expired(*, engine: Engine, now: datetime, months: int, outbox: Path | None

@@ -4,6 +4,7 @@ an Refused with a message and the field it is about."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,15 +129,18 @@ async def cancel(services: Services, caller: Principal, row: Rejection) -> None:
     (409) with a clear message."""
     require_recruiter(services, caller)
     if row.status == "scheduled" and row.mailing_id is not None:
-        with session_for(services.engine) as session:
-            current = cancel_scheduled(session=session, row=row, actor=caller.name,
-                                       at=datetime.now(UTC))
+        current = await asyncio.to_thread(_cancelled, services, row, caller.name)
         if current.status != "cancelled":  # the mailing took it first
             raise Refused(409, _too_late(current), field="status")
     elif row.status == "scheduled":  # made before vacancy mailings: its own workflow decides
         await flows.cancel_in_own_workflow(services.temporal, row.id, actor=caller.name)
     elif row.status != "cancelled":
         raise Refused(409, _too_late(row), field="status")
+
+
+def _cancelled(services: Services, row: Rejection, actor: str) -> Rejection:
+    with session_for(services.engine) as session:
+        return cancel_scheduled(session=session, row=row, actor=actor, at=datetime.now(UTC))
 
 
 def _too_late(row: Rejection) -> str:

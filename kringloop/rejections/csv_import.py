@@ -26,7 +26,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from kringloop.intake.csv_import import (
+from kringloop.intake.spreadsheet import (
     FileLines,
     LineReport,
     UnreadableFile,

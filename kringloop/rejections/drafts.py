@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from activities.rejections import RejectionActivities
 from kringloop.mail.rendering import Email
 from kringloop.org.access import Principal
 from kringloop.org.organisation import Member
 from kringloop.rejections.csv_import import check_cells, payload_of
-from kringloop.rejections.messages import RejectionEmail
+from kringloop.rejections.emails import compose
 from kringloop.rejections.scheduling import as_rejection
 from kringloop.rejections.schemas import RejectionBatch, RejectionCreate, VacancyIn
 from kringloop.services import Services
@@ -74,12 +73,10 @@ def vacancy_cells(vacancy: VacancyIn) -> dict[str, str]:
 
 def rejection_email(services: Services, payload: RejectionCreate, recruiter: Member,
                     reader: Principal) -> Email:
-    """The email exactly as the workflow would send it (the activity's own composition, so the
+    """The email exactly as the workflow would send it (the mailing's own composition, so the
     preview cannot drift from what the applicant reads), in the applicant's language."""
     row = as_rejection(payload, recruiter, actor=reader.name, now=datetime.now(UTC))
-    mail = RejectionActivities(engine=services.engine, org=services.org,
-                               settings=services.settings)
-    return mail.compose(RejectionEmail(rejection_id=row.id, kind="rejection", key="preview"), row)
+    return compose(kind="rejection", row=row, org=services.org, settings=services.settings)
 
 
 def checked(services: Services, reader: Principal, vacancy: VacancyIn, cells: dict[str, str]

@@ -10,6 +10,7 @@ on the survey's page is that response's comment: the case shows it, as any surve
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,32 +56,41 @@ async def request_feedback_call(rejection: Rejection, *, phone: str | None, note
                                 engine: Engine, client: Client, task_queue: str
                                 ) -> FeedbackCallRequest:
     """Record the request once and open its case; asking twice opens nothing new."""
+    request = await asyncio.to_thread(_feedback_call_request, engine, rejection, phone=phone,
+                                      note=note)
+    await start_case(client, CaseInput(response_id=request.id, program=PROGRAM, score=None),
+                     task_queue=task_queue)
+    if rejection.mailing_id is None:  # made before mailings (they read the request itself)
+        await flows.feedback_call_requested(client, rejection.id)
+    return request
+
+
+def _feedback_call_request(engine: Engine, rejection: Rejection, *, phone: str | None,
+                           note: str | None) -> FeedbackCallRequest:
+    """The applicant's request for a call, stored once (with its step on the rejection)."""
     request_id = feedback_call_id_for(rejection.id)
     now = datetime.now(UTC)
     with session_for(engine) as session:
         request = session.get(FeedbackCallRequest, request_id)
-        if request is None:
-            request = FeedbackCallRequest(
-                id=request_id, rejection_id=rejection.id, respondent_id=rejection.applicant_id,
-                name=rejection.applicant_name, email=rejection.applicant_email, phone=phone,
-                language=rejection.language, comment=note, vacancy_title=rejection.vacancy_title,
-                recruiter_email=rejection.recruiter_email, requested_at=now,
-                case_id=case_id_for(request_id))
-            session.add(request)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # a second click at the same moment: that one counts
-                request = session.get(FeedbackCallRequest, request_id)
-                assert request is not None
-            else:
-                record_step_once(session=session, step=event(
-                    rejection.id, "feedback-call", "feedback_call_requested", at=now,
-                    actor="applicant", detail=f"case {request.case_id} opened for the callback"))
-    await start_case(client, CaseInput(response_id=request_id, program=PROGRAM,
-                                                score=None), task_queue=task_queue)
-    if rejection.mailing_id is None:  # made before mailings (they read the request itself)
-        await flows.feedback_call_requested(client, rejection.id)
+        if request is not None:
+            return request
+        request = FeedbackCallRequest(
+            id=request_id, rejection_id=rejection.id, respondent_id=rejection.applicant_id,
+            name=rejection.applicant_name, email=rejection.applicant_email, phone=phone,
+            language=rejection.language, comment=note, vacancy_title=rejection.vacancy_title,
+            recruiter_email=rejection.recruiter_email, requested_at=now,
+            case_id=case_id_for(request_id))
+        session.add(request)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a second click at the same moment: that one counts
+            earlier = session.get(FeedbackCallRequest, request_id)
+            assert earlier is not None
+            return earlier
+        record_step_once(session=session, step=event(
+            rejection.id, "feedback-call", "feedback_call_requested", at=now,
+            actor="applicant", detail=f"case {request.case_id} opened for the callback"))
     return request
 
 
@@ -108,12 +118,20 @@ async def record_survey_score(rejection: Rejection, score: int, *, comment: str 
     intake = await receive_response(payload, engine=engine, client=client, org=org,
                                     task_queue=task_queue, id_key=id_key,
                                     source="candidate_survey")
+    score = await asyncio.to_thread(_answered, engine, rejection, payload.response_id,
+                                    intake.created, intake.result.case_id)
+    return SurveyAnswer(score=score, first=intake.created, case_id=intake.result.case_id)
+
+
+def _answered(engine: Engine, rejection: Rejection, response_id: str, first: bool,
+              case_id: str | None) -> int:
+    """The score kept for the survey; the first answer also goes on the rejection's steps."""
     with session_for(engine) as session:
-        stored = session.get(SurveyResponse, payload.response_id)
+        stored = session.get(SurveyResponse, response_id)
         assert stored is not None
-        if intake.created:
-            opened = f": case {intake.result.case_id} opened" if intake.result.case_id else ""
+        if first:
+            opened = f": case {case_id} opened" if case_id else ""
             record_step_once(session=session, step=event(
                 rejection.id, "survey-answered", "survey_answered", at=datetime.now(UTC),
                 actor="applicant", detail=f"candidate NPS {stored.score}{opened}"))
-    return SurveyAnswer(score=stored.score, first=intake.created, case_id=intake.result.case_id)
+        return stored.score

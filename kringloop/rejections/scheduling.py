@@ -179,20 +179,33 @@ async def _planned(engine: Engine, rows: Sequence[Rejection]) -> dict[str, datet
     unplanned = select(func.count()).select_from(Rejection).where(
         col(Rejection.vacancy_id).in_(vacancies), Rejection.status == "scheduled",
         col(Rejection.send_at).is_(None), col(Rejection.mailing_id).is_not(None))
+    ids = [row.id for row in rows]
+
+    def planned() -> dict[str, datetime] | None:
+        with session_for(engine) as session:
+            if session.exec(unplanned).one():
+                return None
+            return {id_: send_at for id_, send_at in session.exec(
+                select(Rejection.id, Rejection.send_at).where(col(Rejection.id).in_(ids))).all()
+                if send_at is not None}
+
     deadline = asyncio.get_running_loop().time() + PLAN_WAIT_S
     pause = 0.005
     while True:
-        with session_for(engine) as session:
-            if not session.exec(unplanned).one():
-                return {id_: send_at for id_, send_at in session.exec(
-                    select(Rejection.id, Rejection.send_at)
-                    .where(col(Rejection.id).in_([row.id for row in rows]))).all()
-                    if send_at is not None}
+        decided = await asyncio.to_thread(planned)
+        if decided is not None:
+            return decided
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"rejections got no send time within {PLAN_WAIT_S:g} s; is a "
                                "worker running?")
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.05)
+
+
+def _stored(engine: Engine, orders: Sequence[Order], actor: str
+            ) -> list[tuple[Rejection, str] | RejectionRefused]:
+    with session_for(engine) as session:
+        return _store_all(session, orders, actor)
 
 
 def _forget(engine: Engine, rejection_ids: list[str]) -> None:
@@ -210,8 +223,7 @@ async def schedule_rejections(orders: Sequence[Order], *, actor: str, engine: En
                               ) -> list[Scheduled | RejectionRefused]:
     """Store the rejections once and tell their vacancies' mailings; answer, for each, when
     it goes out (or why it was refused)."""
-    with session_for(engine) as session:
-        stored = _store_all(session, orders, actor)
+    stored = await asyncio.to_thread(_stored, engine, orders, actor)
     waiting = {row.id: row for row, what in _accepted(stored)
                if what != "known" or (row.send_at is None and row.status == "scheduled")}
     for row, what in _accepted(stored):
@@ -221,7 +233,8 @@ async def schedule_rejections(orders: Sequence[Order], *, actor: str, engine: En
         await flows.tell_mailings(client, (row.mailing_id for row in waiting.values()
                                            if row.mailing_id), task_queue=task_queue)
     except BaseException:
-        _forget(engine, [row.id for row, what in _accepted(stored) if what == "created"])
+        await asyncio.to_thread(_forget, engine, [row.id for row, what in _accepted(stored)
+                                                   if what == "created"])
         raise
     send_at = await _planned(engine, list(waiting.values())) if waiting else {}
     return [result if isinstance(result, RejectionRefused) else Scheduled(

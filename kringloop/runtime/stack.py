@@ -7,6 +7,7 @@ import logging
 import signal
 import sysconfig
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -33,6 +34,7 @@ from kringloop.web.app import create_app, use_organisation
 from worker import build_worker
 
 log = logging.getLogger("kringloop")
+DATABASE_THREADS = 15
 
 
 def bundled_binary(name: str) -> str:
@@ -74,6 +76,10 @@ async def run_stack(
     settings.home.chmod(0o700)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Activities and routes do their database work in threads (asyncio.to_thread): as many as
+    # the connection pool holds (5 + 10 overflow), not the default few for two cores.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=DATABASE_THREADS,
+                                                 thread_name_prefix="kringloop-database"))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:

@@ -20,8 +20,8 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from kringloop.network import free_port
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from kringloop.runtime.stack import bundled_binary
-from kringloop.settings import PROJECT_ROOT
 from tests.conftest import MailServer
 
 

@@ -18,7 +18,8 @@ from rich.console import Console
 from sqlmodel import select
 
 from kringloop.database import session_for
-from kringloop.intake.csv_import import COLUMNS, UnreadableFile, read_lines, run_import
+from kringloop.intake.csv_import import COLUMNS, read_lines, run_import
+from kringloop.intake.spreadsheet import UnreadableFile
 from kringloop.responses.models import SurveyResponse
 from tests.conftest import Kringloop
 from tests.hostile.strategies import NOT_UTF8, breaking, markup, with_nul

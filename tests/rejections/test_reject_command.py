@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from kringloop.database import session_for
 from kringloop.rejections.models import Rejection
-from kringloop.settings import PROJECT_ROOT
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from tests.conftest import Kringloop
 from tests.rejections.conftest import CERTIFICATE, Recruiting
 from tests.test_cli import KRINGLOOP, kringloop, the_one_error_line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 
 from kringloop.cases import actions as case_actions
@@ -31,7 +33,7 @@ def _read(services: Services, case_id: str) -> CasePublic:
 
 
 @router.get("/{case_id}", response_model=CasePublic)
-async def get_case(case_id: str, services: ServicesDep, caller: ApiCaller) -> CasePublic:
+def get_case(case_id: str, services: ServicesDep, caller: ApiCaller) -> CasePublic:
     case_in_scope(services, caller, case_id)
     return _read(services, case_id)
 
@@ -40,28 +42,28 @@ async def get_case(case_id: str, services: ServicesDep, caller: ApiCaller) -> Ca
 async def log_callback_attempt(case_id: str, body: CallbackAttemptIn, services: ServicesDep,
                                caller: ApiCaller) -> CasePublic:
     await case_actions.log_callback_attempt(services, caller, case_id, body)
-    return _read(services, case_id)
+    return await asyncio.to_thread(_read, services, case_id)
 
 
 @router.post("/{case_id}/notes", response_model=CasePublic)
 async def add_note(case_id: str, body: NoteIn, services: ServicesDep, caller: ApiCaller
                    ) -> CasePublic:
     await case_actions.add_note(services, caller, case_id, body)
-    return _read(services, case_id)
+    return await asyncio.to_thread(_read, services, case_id)
 
 
 @router.post("/{case_id}/reassign", response_model=CasePublic)
 async def reassign(case_id: str, body: ReassignIn, services: ServicesDep, caller: ApiCaller
                    ) -> CasePublic:
     await case_actions.reassign(services, caller, case_id, body)
-    return _read(services, case_id)
+    return await asyncio.to_thread(_read, services, case_id)
 
 
 @router.post("/{case_id}/resolve", response_model=CasePublic)
 async def resolve(case_id: str, body: ResolveIn, services: ServicesDep, caller: ApiCaller
                   ) -> CasePublic:
     await case_actions.resolve(services, caller, case_id, body)
-    return _read(services, case_id)
+    return await asyncio.to_thread(_read, services, case_id)
 
 
 @router.post("/{case_id}/relay-replies", response_model=CasePublic)
@@ -70,11 +72,11 @@ async def reply_to_employee(case_id: str, body: RelayMessageIn, services: Servic
     """Reply to an anonymous employee (a case with `relay: true`): they read it, under your
     name, through their private conversation link. The first reply is the first contact."""
     await case_actions.reply_to_employee(services, caller, case_id, body)
-    return _read(services, case_id)
+    return await asyncio.to_thread(_read, services, case_id)
 
 
 @router.post("/{case_id}/adopt", response_model=CasePublic)
 async def adopt_customer(case_id: str, services: ServicesDep, caller: ApiCaller) -> CasePublic:
     """Adopt the customer behind this case (members of its team): their next cases come to you."""
     await case_actions.adopt_customer(services, caller, case_id, AdoptionIn())
-    return _read(services, case_id)
+    return await asyncio.to_thread(_read, services, case_id)

@@ -7,6 +7,8 @@ so nobody learns which applicants exist).
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
@@ -68,8 +70,8 @@ def _public(services: Services, row: Rejection) -> RejectionPublic:
 
 
 @router.get("/rejections/{rejection_id}", response_model=RejectionPublic)
-async def get_rejection(rejection_id: str, services: ServicesDep, caller: ApiCaller
-                        ) -> RejectionPublic:
+def get_rejection(rejection_id: str, services: ServicesDep, caller: ApiCaller
+                  ) -> RejectionPublic:
     return _public(services, rejection_actions.rejection_in_reach(services, caller,
                                                                   rejection_id))
 
@@ -78,7 +80,7 @@ async def get_rejection(rejection_id: str, services: ServicesDep, caller: ApiCal
 async def cancel_rejection(rejection_id: str, services: ServicesDep, caller: ApiCaller
                            ) -> RejectionPublic:
     """Cancel before the email goes out: it is then never sent. Afterwards: 409."""
-    await rejection_actions.cancel(services, caller, rejection_actions.rejection_in_reach(
-        services, caller, rejection_id))
-    return _public(services, rejection_actions.rejection_in_reach(services, caller,
-                                                                  rejection_id))
+    row = await asyncio.to_thread(rejection_actions.rejection_in_reach, services, caller,
+                                  rejection_id)
+    await rejection_actions.cancel(services, caller, row)
+    return await asyncio.to_thread(get_rejection, rejection_id, services, caller)

@@ -18,15 +18,10 @@ from fastapi import APIRouter, Query
 from kringloop.database import session_for
 from kringloop.org.access import Principal, adopter_scope, may_report_on, team_scope
 from kringloop.refusal import Refused
-from kringloop.reports.nps import (
-    EMPLOYEE,
-    ReportRefused,
-    adopted_report,
-    loop_report,
-    nps_report,
-    report_grouping,
-    report_period,
-)
+from kringloop.reports.adopted import adopted_report
+from kringloop.reports.loop_health import loop_report
+from kringloop.reports.nps import nps_report
+from kringloop.reports.periods import EMPLOYEE, ReportRefused, report_grouping, report_period
 from kringloop.reports.schemas import AdoptedReport, GroupBy, LoopReport, NpsReport, ReportProgram
 from kringloop.services import Services
 from kringloop.web.deps import ApiCaller, ServicesDep
@@ -66,7 +61,7 @@ def today() -> date:
 
 
 @router.get("/nps", response_model=NpsReport)
-async def nps(
+def nps(
     services: ServicesDep, caller: ApiCaller, first: First = None, last: Last = None,
     month: MonthAsked = None, program: ReportProgram = "customer",
     group_by: Annotated[GroupBy | None, Query(
@@ -97,7 +92,7 @@ async def nps(
 
 
 @router.get("/loop", response_model=LoopReport)
-async def loop(
+def loop(
     services: ServicesDep, caller: ApiCaller, first: First = None, last: Last = None,
     month: MonthAsked = None, program: ReportProgram | None = None,
 ) -> LoopReport:
@@ -130,7 +125,7 @@ async def loop(
 
 
 @router.get("/adopted", response_model=AdoptedReport)
-async def adopted(
+def adopted(
     services: ServicesDep, caller: ApiCaller, first: First = None, last: Last = None,
 ) -> AdoptedReport:
     """Per colleague who adopted customers, each customer's scores in the period, oldest first.

@@ -27,13 +27,13 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me)
-async def me(caller: ApiCaller) -> Me:
+def me(caller: ApiCaller) -> Me:
     return Me(email=caller.email, name=caller.name, role=caller.role,
               teams=sorted(caller.team_ids), language=caller.language)
 
 
 @router.get("/queue", response_model=QueuePage)
-async def my_queue(
+def my_queue(
     services: ServicesDep, caller: ApiCaller,
     status_: Annotated[QueueStatus, Query(alias="status")] = "active",
     # The organisation file's own type for a program: the filter cannot drift from what it may
@@ -51,7 +51,7 @@ async def my_queue(
 
 
 @router.get("/teams/{team_id}/board", response_model=TeamBoard)
-async def board(team_id: str, services: ServicesDep, caller: ApiCaller) -> TeamBoard:
+def board(team_id: str, services: ServicesDep, caller: ApiCaller) -> TeamBoard:
     """Open and overdue per member, today's SLA risk, recognition for the month and the week."""
     if not caller.sees_team(team_id) or team_id not in {t.id for t in services.org.teams}:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no team {team_id}")

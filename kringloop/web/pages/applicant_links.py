@@ -8,6 +8,7 @@ the POST behind it. The first answer counts; a later one changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from fastapi import APIRouter, Request
@@ -74,8 +75,8 @@ def _feedback_page(request: Request, services: Services, rejection: Rejection, *
 
 
 @router.get("/f/{token}", response_class=HTMLResponse)
-async def feedback_call_page(token: str, request: Request, services: ServicesDep
-                             ) -> HTMLResponse:
+def feedback_call_page(token: str, request: Request, services: ServicesDep
+                       ) -> HTMLResponse:
     """Asks the applicant to confirm (and how to reach them); changes nothing by itself."""
     rejection = _feedback_call_link(request, services, token)
     if isinstance(rejection, HTMLResponse):
@@ -88,7 +89,7 @@ async def feedback_call_page(token: str, request: Request, services: ServicesDep
 async def ask_for_feedback_call(token: str, request: Request, services: ServicesDep
                                 ) -> HTMLResponse:
     """The applicant asks for the call: a case for the recruiting team, with a callback."""
-    rejection = _feedback_call_link(request, services, token)
+    rejection = await asyncio.to_thread(_feedback_call_link, request, services, token)
     if isinstance(rejection, HTMLResponse):
         return rejection
     form = await posted(request)
@@ -126,8 +127,8 @@ def _survey_thanks(request: Request, services: Services, rejection: Rejection,
 
 
 @router.get("/c/{token}", response_class=HTMLResponse)
-async def candidate_score_form(token: str, request: Request, services: ServicesDep
-                               ) -> HTMLResponse:
+def candidate_score_form(token: str, request: Request, services: ServicesDep
+                         ) -> HTMLResponse:
     """The clicked score, preselected, to send with an optional comment; records nothing."""
     linked = _survey_link(request, services, token)
     if isinstance(linked, HTMLResponse):
@@ -143,7 +144,7 @@ async def candidate_score_form(token: str, request: Request, services: ServicesD
 @router.post("/c/{token}", response_class=HTMLResponse)
 async def candidate_score(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
     """The applicant's answer: the first one counts, and a low score opens a case."""
-    linked = _survey_link(request, services, token)
+    linked = await asyncio.to_thread(_survey_link, request, services, token)
     if isinstance(linked, HTMLResponse):
         return linked
     click, rejection = linked

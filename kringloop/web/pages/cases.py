@@ -12,13 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
-from temporalio.exceptions import ApplicationError
+from starlette.concurrency import run_in_threadpool
 
-from activities.mail import MailActivities
 from kringloop.cases import actions as case_actions
+from kringloop.cases import emails as case_emails
 from kringloop.cases.actions import case_in_scope
 from kringloop.cases.adoptions import adoptable, adopter_of
-from kringloop.cases.messages import CALLBACK_OUTCOMES, CaseEmail
+from kringloop.cases.messages import CALLBACK_OUTCOMES
 from kringloop.cases.queries import CLOSED_STATUSES, case_public, case_with_response
 from kringloop.cases.schemas import (
     AdoptionIn,
@@ -32,7 +32,7 @@ from kringloop.cases.schemas import (
 )
 from kringloop.cases.workspace import queue_of
 from kringloop.database import session_for
-from kringloop.mail.rendering import Email, render
+from kringloop.mail.rendering import Email
 from kringloop.org.access import Principal
 from kringloop.refusal import Refused
 from kringloop.services import Services
@@ -45,7 +45,7 @@ router = APIRouter(include_in_schema=False)
 # My queue -------------------------------------------------------------------------------------
 
 @router.get("/queue")
-async def my_queue(
+def my_queue(
     request: Request, services: ServicesDep, principal: PageUser, status: str = "active",
     program: str = "", band: str = "", page_number: Annotated[str, Query(alias="page")] = "1",
 ) -> HTMLResponse:
@@ -136,8 +136,8 @@ def _adoption(session: Session, services: Services, principal: Principal, case_i
 
 
 @router.get("/cases/{case_id}")
-async def case_page(case_id: str, request: Request, services: ServicesDep,
-                    principal: PageUser) -> HTMLResponse:
+def case_page(case_id: str, request: Request, services: ServicesDep,
+              principal: PageUser) -> HTMLResponse:
     return _case_page(request, services, principal, case_id)
 
 
@@ -167,14 +167,13 @@ def closing_email(services: Services, case_id: str, *, action_taken: str, messag
     assert found is not None
     case, response = found  # detached from the session: the changes below are never stored
     case.action_taken, case.resolution_message = action_taken, message
-    # The mail activity's own composition, so the preview cannot drift from the real email.
-    mail = MailActivities(engine=services.engine, org=services.org, settings=services.settings)
+    # The real email's own composition, so the preview cannot drift from what is sent.
     try:
-        to, context, _ = mail.compose(CaseEmail(case_id=case_id, kind="closing", key="preview"),
-                                       case, response)
-    except ApplicationError:
+        letter = case_emails.compose(kind="closing", case=case, origin=response,
+                                     org=services.org, settings=services.settings)
+    except case_emails.NoAddress:
         return "no_address"
-    return render("closing", to.language, context | {"language": to.language})
+    return letter.render(case_emails.template_for("closing", response))
 
 
 # Declared before the case actions: their "/cases/{case_id}/{action}" would take this address.
@@ -185,6 +184,11 @@ async def closing_preview(case_id: str, request: Request, services: ServicesDep,
     POST with the session's CSRF token: what the member typed (the action taken, the message
     to the respondent) stays out of addresses, browser history and access logs."""
     form = await posted(request)
+    return await run_in_threadpool(_preview_page, request, services, principal, case_id, form)
+
+
+def _preview_page(request: Request, services: Services, principal: Principal, case_id: str,
+                  form: dict[str, str]) -> Response:
     if refused := csrf_refusal(request, services, principal, form):
         return refused
     try:
@@ -219,14 +223,14 @@ async def act_on_case(
     except ValidationError as invalid:
         first = invalid.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else None
-        return _case_page(request, services, principal, case_id, status_code=422,
-                          refusal=Refusal(action, f"{field}: {first['msg']}", field),
-                          values={action: values})
+        return await run_in_threadpool(
+            _case_page, request, services, principal, case_id, status_code=422,
+            refusal=Refusal(action, f"{field}: {first['msg']}", field), values={action: values})
     except Refused as error:
         if error.status_code == 404:  # outside the principal's scope
             return problem(request, services, principal, "not_found", 404)
-        return _case_page(request, services, principal, case_id, status_code=error.status_code,
-                          refusal=Refusal(action, error.message, error.field),
-                          values={action: values})
+        return await run_in_threadpool(
+            _case_page, request, services, principal, case_id, status_code=error.status_code,
+            refusal=Refusal(action, error.message, error.field), values={action: values})
     request.session["flash"] = handling.done
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

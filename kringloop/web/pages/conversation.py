@@ -4,6 +4,8 @@ is the only key, bound to one case, and nobody stores it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -44,7 +46,7 @@ def _page(request: Request, services: Services, token: str, conversation: Conver
 
 
 @router.get("/e/{token}", response_class=HTMLResponse)
-async def read_conversation(token: str, request: Request, services: ServicesDep) -> Response:
+def read_conversation(token: str, request: Request, services: ServicesDep) -> Response:
     return _page(request, services, token, conversation_of(services, token))
 
 
@@ -52,7 +54,7 @@ async def read_conversation(token: str, request: Request, services: ServicesDep)
 async def write_in_conversation(token: str, request: Request, services: ServicesDep
                                 ) -> Response:
     """The employee's answer goes to the case (a workflow update), then back to the page."""
-    conversation = conversation_of(services, token)
+    conversation = await asyncio.to_thread(conversation_of, services, token)
     if conversation is None:
         return _page(request, services, token, None)
     form = await posted(request)
@@ -70,7 +72,8 @@ async def write_in_conversation(token: str, request: Request, services: Services
         return _page(request, services, token, conversation, status_code=422, problem=problem,
                      text=text)
     except Refused as refused:
-        return _page(request, services, token, conversation_of(services, token),
+        return _page(request, services, token,
+                     await asyncio.to_thread(conversation_of, services, token),
                      status_code=refused.status_code, problem="closed", text=text)
     return RedirectResponse(f"/e/{token}#sent", status_code=303,
                             headers={"Referrer-Policy": "no-referrer"})

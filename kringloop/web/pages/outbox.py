@@ -88,7 +88,7 @@ def _message(folder: Path, name: str) -> Path | None:
 
 
 @router.get("/outbox")
-async def outbox(request: Request, services: ServicesDep) -> Response:
+def outbox(request: Request, services: ServicesDep) -> Response:
     access = _access(request, services)
     if isinstance(access, Response):
         return access
@@ -101,7 +101,7 @@ async def outbox(request: Request, services: ServicesDep) -> Response:
 
 
 @router.get("/outbox/{name}")
-async def outbox_message(name: str, request: Request, services: ServicesDep) -> Response:
+def outbox_message(name: str, request: Request, services: ServicesDep) -> Response:
     access = _access(request, services)
     if isinstance(access, Response):
         return access
@@ -113,7 +113,7 @@ async def outbox_message(name: str, request: Request, services: ServicesDep) -> 
 
 
 @router.get("/outbox/{name}/html")
-async def outbox_message_html(name: str, request: Request, services: ServicesDep) -> Response:
+def outbox_message_html(name: str, request: Request, services: ServicesDep) -> Response:
     """The HTML body for the message page's sandboxed frame: no scripts, no forms, no fetches,
     even when opened on its own."""
     access = _access(request, services)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import get_args
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from kringloop.database import session_for
 from kringloop.org.access import Principal
@@ -91,8 +92,8 @@ def _vacancy_page(request: Request, services: Services, principal: Principal,
 
 
 @router.get("/rejections")
-async def vacancies(request: Request, services: ServicesDep, principal: PageUser
-                    ) -> HTMLResponse:
+def vacancies(request: Request, services: ServicesDep, principal: PageUser
+              ) -> HTMLResponse:
     """Vacancies with rejections, and a form to start on a new one."""
     if not may_reject(principal, services.org):
         return problem(request, services, principal, "not_found", 404)
@@ -100,8 +101,8 @@ async def vacancies(request: Request, services: ServicesDep, principal: PageUser
 
 
 @router.get("/rejections/vacancy")
-async def vacancy_page(request: Request, services: ServicesDep, principal: PageUser,
-                       vacancy_id: str = "", vacancy_title: str = "") -> HTMLResponse:
+def vacancy_page(request: Request, services: ServicesDep, principal: PageUser,
+                 vacancy_id: str = "", vacancy_title: str = "") -> HTMLResponse:
     if not may_reject(principal, services.org):
         return problem(request, services, principal, "not_found", 404)
     vacancy = _vacancy(services, vacancy_id, vacancy_title)
@@ -123,7 +124,8 @@ async def act_on_vacancy(request: Request, services: ServicesDep, principal: Pag
         return problem(request, services, principal, "not_found", 404)
     vacancy = _vacancy(services, form.get("vacancy_id", ""), form.get("vacancy_title", ""))
     if isinstance(vacancy, dict):
-        return _picker(request, services, principal, problems=vacancy, values=form)
+        return await run_in_threadpool(
+            _picker, request, services, principal, problems=vacancy, values=form)
     draft = [checked(services, principal, vacancy, cells) for cells in draft_of(form)]
     values = {name: form.get(name, "") for name in FIELDS}
     action = form.get("do", "")
@@ -140,13 +142,19 @@ async def act_on_vacancy(request: Request, services: ServicesDep, principal: Pag
             line = replace(line, problems=(("applicant_id", "this applicant is in the list "
                                             "already; remove that line to change it"),))
         if line.problems:
-            return _vacancy_page(request, services, principal, vacancy, draft=draft,
-                                 values=values, status_code=422,
-                                 problems=_by_field(line.problems))
+            return await _shown(request, services, principal, vacancy, draft=draft,
+                                values=values, status_code=422,
+                                problems=_by_field(line.problems))
         draft, values = [*draft, line], {}
     if action == "schedule":
         return await _schedule(request, services, principal, vacancy, draft)
-    return _vacancy_page(request, services, principal, vacancy, draft=draft, values=values)
+    return await _shown(request, services, principal, vacancy, draft=draft, values=values)
+
+
+async def _shown(request: Request, services: Services, principal: Principal,
+                 vacancy: VacancyIn, **view: Any) -> Response:
+    """The vacancy page, built off the event loop: it reads the vacancy's rejections."""
+    return await run_in_threadpool(_vacancy_page, request, services, principal, vacancy, **view)
 
 
 def _by_field(problems: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -160,9 +168,9 @@ async def _schedule(request: Request, services: Services, principal: Principal,
                     vacancy: VacancyIn, draft: list[DraftLine]) -> Response:
     """The draft through the batch API's own path; what it refused stays in the draft."""
     if not draft or any(line.problems for line in draft):
-        return _vacancy_page(request, services, principal, vacancy, draft=draft,
-                             status_code=422, alert="nothing_to_schedule" if not draft
-                             else "draft_has_problems")
+        return await _shown(request, services, principal, vacancy, draft=draft,
+                            status_code=422, alert="nothing_to_schedule" if not draft
+                            else "draft_has_problems")
     result = await schedule_batch(services, principal, vacancy.id, batch_of(vacancy, draft))
     left = [replace(draft[r.index], problems=((r.field or "", r.message or ""),))
             for r in result.results if not r.accepted]
@@ -170,8 +178,8 @@ async def _schedule(request: Request, services: Services, principal: Principal,
         request.session["flash"] = "rejections_scheduled"
     if not left:
         return RedirectResponse(_vacancy_url(vacancy), status_code=303)
-    return _vacancy_page(request, services, principal, vacancy, draft=left,
-                         status_code=200 if result.accepted else 422)
+    return await _shown(request, services, principal, vacancy, draft=left,
+                        status_code=200 if result.accepted else 422)
 
 
 async def _cancel(request: Request, services: Services, principal: Principal,
@@ -179,17 +187,17 @@ async def _cancel(request: Request, services: Services, principal: Principal,
                   values: dict[str, str]) -> Response:
     """The DELETE route's own path; a rejection already sent says why it stays."""
     try:
-        row = rejection_in_reach(services, principal, rejection_id)
+        row = await run_in_threadpool(rejection_in_reach, services, principal, rejection_id)
         if row.vacancy_id != vacancy.id:
             raise Refused(404, f"no rejection {rejection_id}")
         await cancel(services, principal, row)
     except Refused as error:
         if error.status_code == 404:
             return problem(request, services, principal, "not_found", 404)
-        return _vacancy_page(request, services, principal, vacancy, draft=draft,
-                             values=values, alert=error.message,
-                             status_code=error.status_code)
+        return await _shown(request, services, principal, vacancy, draft=draft,
+                            values=values, alert=error.message,
+                            status_code=error.status_code)
     request.session["flash"] = "rejection_cancelled"
     if not draft and not anything_typed(values):
         return RedirectResponse(_vacancy_url(vacancy), status_code=303)
-    return _vacancy_page(request, services, principal, vacancy, draft=draft, values=values)
+    return await _shown(request, services, principal, vacancy, draft=draft, values=values)

@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-async def home() -> RedirectResponse:
+def home() -> RedirectResponse:
     return RedirectResponse("/queue", status_code=303)
 
 

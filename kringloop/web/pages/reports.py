@@ -5,18 +5,16 @@ Every member sees it, not only leads: a self-steering team steers on its own fig
 those: a member's figures, headline and trend are their own teams' answers (admins see the whole
 organisation). They are team figures, never per person, so nobody is put on the spot for a score.
 eNPS is shown one calendar month at a time, by department, with a trend of months each hidden on
-its own (kringloop/reports.py says why).
+its own (kringloop/reports/__init__.py says why).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from io import StringIO
-from math import ceil
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from babel.dates import format_date
@@ -28,162 +26,26 @@ from sqlmodel import Session
 from kringloop.database import session_for
 from kringloop.org.access import Principal, adopter_scope, may_report_on, team_scope
 from kringloop.org.organisation import Organisation
-from kringloop.reports.nps import (
-    EMPLOYEE,
-    LOOP_COLUMNS,
-    NPS_COLUMNS,
-    Month,
-    Window,
-    adopted_report,
-    groupings_for,
-    last_finished_month,
-    loop_report,
-    loop_rows,
-    nps_report,
-    nps_rows,
-    week_of,
-)
-from kringloop.reports.schemas import (
-    GroupBy,
-    HiddenFigures,
-    HiddenGroup,
-    NpsCounts,
-    NpsGroup,
-    NpsReport,
-    ReportProgram,
-)
+from kringloop.reports.adopted import adopted_report
+from kringloop.reports.loop_health import loop_report
+from kringloop.reports.nps import nps_report
+from kringloop.reports.periods import EMPLOYEE, Month, Window, groupings_for, last_finished_month
+from kringloop.reports.rows import LOOP_COLUMNS, NPS_COLUMNS, loop_rows, nps_rows
+from kringloop.reports.schemas import GroupBy, ReportProgram
 from kringloop.services import Services
 from kringloop.web.deps import PageUser, ServicesDep
 from kringloop.web.pages.rendering import page, problem
 from kringloop.web.pages.templates import LANGUAGES
+from kringloop.web.pages.trend_chart import (
+    monthly_columns,
+    monthly_groups,
+    trend_chart,
+    weekly_columns,
+)
 
 router = APIRouter(include_in_schema=False)
 
 TREND_MONTHS = 12  # the eNPS trend: the chosen month and the eleven before it
-
-
-# The trend chart --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Column:
-    """One week or month of the trend: its figures, hidden ones, or None without any answer."""
-
-    key: str
-    label: str  # under the axis
-    figures: NpsCounts | HiddenFigures | None
-
-
-@dataclass(frozen=True)
-class Point:
-    x: float
-    y: float
-    key: str
-    nps: int
-    n: int
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A week or month without a point: hidden (too few answers to show) or without answers."""
-
-    x: float
-    key: str
-    hidden: bool
-
-
-@dataclass(frozen=True)
-class TrendChart:
-    unit: Literal["week", "month"]
-    width: int
-    height: int
-    left: int
-    top: int
-    plot_width: float
-    plot_height: float
-    step: float
-    points: list[Point]
-    lines: list[str]  # one polyline per run of columns shown; a gap breaks the line
-    gaps: list[Gap]
-    x_labels: list[tuple[float, str]]
-    y_ticks: list[tuple[float, int]]
-    first: str | None
-    last: str | None
-
-
-def _monday(week: str) -> date:
-    year, number = week.split("-W")
-    return date.fromisocalendar(int(year), int(number), 1)
-
-
-def weekly_columns(weekly: NpsReport) -> list[Column]:
-    """One column per ISO week from the first to the last week with answers."""
-    keys = [g.key for g in weekly.groups if g.key]
-    by_week = {g.key: g for g in weekly.groups}
-    columns: list[Column] = []
-    if keys:
-        monday, last = _monday(min(keys)), _monday(max(keys))
-        while monday <= last:
-            week = week_of(datetime(monday.year, monday.month, monday.day, tzinfo=UTC))
-            group = by_week.get(week)
-            columns.append(Column(key=week, label=week.split("-W")[1].lstrip("0"), figures=(
-                None if group is None else HiddenFigures(hidden=True)
-                if isinstance(group, HiddenGroup) else NpsCounts(**group.model_dump(
-                    exclude={"key"})))))
-            monday += timedelta(days=7)
-    return columns
-
-
-def monthly_columns(months: list[tuple[Month, NpsReport]], label: Callable[[Month], str]
-                    ) -> list[Column]:
-    """One column per month, each month's own overall; none before the first with answers."""
-    columns = [Column(key=str(month), label=label(month),
-                      figures=report.overall if report.groups else None)
-               for month, report in months]
-    while columns and columns[0].figures is None:
-        columns.pop(0)
-    return columns
-
-
-def trend_chart(columns: list[Column], *, unit: Literal["week", "month"] = "week",
-                width: int = 720, height: int = 280) -> TrendChart:
-    """Where every column goes: NPS from -100 (bottom) to +100 (top), one column per week or
-    month."""
-    left, right, top, bottom = 56, 16, 16, 56
-    plot_width, plot_height = width - left - right, height - top - bottom
-    step = plot_width / max(len(columns), 1)
-
-    def y(nps: float) -> float:
-        return round(top + (100 - nps) * plot_height / 200, 1)
-
-    points: list[Point] = []
-    gaps: list[Gap] = []
-    runs: list[list[Point]] = [[]]
-    for index, column in enumerate(columns):
-        x = round(left + step * (index + 0.5), 1)
-        figures = column.figures
-        if isinstance(figures, NpsCounts) and figures.nps is not None:
-            point = Point(x=x, y=y(figures.nps), key=column.key, nps=figures.nps, n=figures.n)
-            points.append(point)
-            runs[-1].append(point)
-        else:
-            gaps.append(Gap(x=x, key=column.key, hidden=figures is not None))
-            runs.append([])
-    every = ceil(len(columns) / 13) if columns else 1
-    return TrendChart(
-        unit=unit, width=width, height=height, left=left, top=top, plot_width=plot_width,
-        plot_height=plot_height, step=round(step, 1), points=points, gaps=gaps,
-        lines=[" ".join(f"{p.x},{p.y}" for p in run) for run in runs if len(run) > 1],
-        x_labels=[(round(left + step * (i + 0.5), 1), column.label)
-                  for i, column in enumerate(columns) if i % every == 0],
-        y_ticks=[(y(v), v) for v in (100, 50, 0, -50, -100)],
-        first=columns[0].key if columns else None, last=columns[-1].key if columns else None)
-
-
-def monthly_groups(columns: list[Column]) -> list[NpsGroup | HiddenGroup]:
-    """The eNPS trend's months as table rows: those with answers."""
-    return [HiddenGroup(key=c.key, hidden=True) if isinstance(c.figures, HiddenFigures)
-            else NpsGroup(key=c.key, **c.figures.model_dump(exclude={"hidden"}))
-            for c in columns if c.figures is not None]
 
 
 # Filters ----------------------------------------------------------------------------------------
@@ -262,8 +124,8 @@ def filters_of(services: Services, principal: Principal, query: ReportQuery) -> 
 
 
 @router.get("/reports")
-async def reports(request: Request, services: ServicesDep, principal: PageUser,
-                  query: ReportQueryDep) -> HTMLResponse:
+def reports(request: Request, services: ServicesDep, principal: PageUser,
+            query: ReportQueryDep) -> HTMLResponse:
     filters = filters_of(services, principal, query)
     if filters is None:
         return problem(request, services, principal, "not_found", 404)
@@ -357,8 +219,8 @@ CSV_TABLES = {"nps": _nps_table, "loop": _loop_table}
 
 
 @router.get("/reports/{table}.csv")
-async def report_csv(table: str, request: Request, services: ServicesDep,
-                     principal: PageUser, query: ReportQueryDep) -> Response:
+def report_csv(table: str, request: Request, services: ServicesDep,
+               principal: PageUser, query: ReportQueryDep) -> Response:
     """The NPS table or the loop-health table as the page shows them, as a CSV file."""
     filters = filters_of(services, principal, query)
     if filters is None or table not in CSV_TABLES:

@@ -3,6 +3,8 @@ respondent's new score once (kringloop/web/score_answers.py says why), then a th
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -52,7 +54,7 @@ def _thanks(request: Request, services: Services, origin: CaseOrigin, answer: Su
 
 
 @router.get("/r/{token}", response_class=HTMLResponse)
-async def score_form(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
+def score_form(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
     """The clicked score, preselected, to send with an optional comment; records nothing."""
     linked = _linked(request, services, token)
     if isinstance(linked, HTMLResponse):
@@ -68,7 +70,7 @@ async def score_form(token: str, request: Request, services: ServicesDep) -> HTM
 @router.post("/r/{token}", response_class=HTMLResponse)
 async def record_score(token: str, request: Request, services: ServicesDep) -> HTMLResponse:
     """The first answer counts; a later one shows the answer we already have."""
-    linked = _linked(request, services, token)
+    linked = await asyncio.to_thread(_linked, request, services, token)
     if isinstance(linked, HTMLResponse):
         return linked
     click, case, origin = linked
@@ -77,8 +79,8 @@ async def record_score(token: str, request: Request, services: ServicesDep) -> H
     if isinstance(given, str):
         return refused_answer(request, form, given, link="resurvey", language=origin.language,
                               organisation=services.org.name, link_score=click.score)
-    answer, first = resurvey_answer(services.engine, case, origin, score=given.score,
-                                    comment=given.comment)
+    answer, first = await asyncio.to_thread(resurvey_answer, services.engine, case, origin,
+                                            score=given.score, comment=given.comment)
     # Also for a later POST: it heals a signal lost after the first one was stored.
     await tell_resurvey_score(services.temporal, case.id, answer.score)
     return _thanks(request, services, origin, answer, first=first)

@@ -51,8 +51,8 @@ def _sign_in_form(request: Request, services: Services, *, next_path: str, email
 
 
 @router.get("/login")
-async def sign_in_page(request: Request, services: ServicesDep,
-                       next_: Annotated[str, Query(alias="next")] = "/queue") -> Response:
+def sign_in_page(request: Request, services: ServicesDep,
+                 next_: Annotated[str, Query(alias="next")] = "/queue") -> Response:
     if reader(request, services) is not None:
         return RedirectResponse(local_path(next_), status_code=303)
     return _sign_in_form(request, services, next_path=local_path(next_))
@@ -99,12 +99,12 @@ async def sign_in_with_password(request: Request, services: ServicesDep) -> Resp
     if principal is None:
         return _sign_in_form(request, services, next_path=next_path, email=email,
                              wrong_password=True)
-    _start_session(request, services, principal)
+    await run_in_threadpool(_start_session, request, services, principal)
     return RedirectResponse(next_path, status_code=303)
 
 
 @router.get("/login/magic/{secret}")
-async def sign_in_link_page(secret: str, request: Request, services: ServicesDep) -> HTMLResponse:
+def sign_in_link_page(secret: str, request: Request, services: ServicesDep) -> HTMLResponse:
     """The link's page, with one button that signs in. Mail scanners (Safe Links, antivirus)
     open the links in an email before its reader does: opening the link must not use it up."""
     with session_for(services.engine) as session:
@@ -119,6 +119,11 @@ async def follow_sign_in_link(secret: str, request: Request, services: ServicesD
     form = await posted(request)
     if refused := csrf_refusal(request, services, None, form):
         return refused
+    return await run_in_threadpool(_redeem, request, services, secret)
+
+
+def _redeem(request: Request, services: Services, secret: str) -> Response:
+    """The link's one use: a session for its member, or the page saying the link is spent."""
     with session_for(services.engine) as session:
         email = redeem_magic_link(session=session, secret=secret)
     principal = principal_for(services.org, email) if email else None
@@ -131,6 +136,10 @@ async def follow_sign_in_link(secret: str, request: Request, services: ServicesD
 @router.post("/logout")
 async def sign_out(request: Request, services: ServicesDep) -> Response:
     form = await posted(request)
+    return await run_in_threadpool(_end, request, services, form)
+
+
+def _end(request: Request, services: Services, form: dict[str, str]) -> Response:
     if refused := csrf_refusal(request, services, reader(request, services), form):
         return refused
     if secret := request.session.get(SESSION_SECRET):

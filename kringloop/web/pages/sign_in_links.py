@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from kringloop.database import session_for
@@ -13,8 +14,7 @@ from kringloop.services import Services
 
 
 async def send_sign_in_link(services: Services, principal: Principal) -> None:
-    with session_for(services.engine) as session:
-        secret = create_magic_link(session=session, email=principal.email)
+    secret = await asyncio.to_thread(_new_link, services, principal.email)
     settings = services.settings
     email = render("sign_in", principal.language, {
         "organisation": services.org.name, "time_zone": "Europe/Amsterdam",
@@ -26,3 +26,8 @@ async def send_sign_in_link(services: Services, principal: Principal) -> None:
         to=Recipient(principal.name, principal.email, principal.language),
         message_id=message_id_for(f"sign-in:{secrets.token_hex(8)}", settings.mail_from))
     await deliver(message, settings)
+
+
+def _new_link(services: Services, email: str) -> str:
+    with session_for(services.engine) as session:
+        return create_magic_link(session=session, email=email)

@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/team")
-async def my_team(request: Request, services: ServicesDep, principal: PageUser) -> Response:
+def my_team(request: Request, services: ServicesDep, principal: PageUser) -> Response:
     """A lead goes to their team's board; an admin picks a team."""
     if principal.is_admin:
         return page(request, services, principal, "team_pick.html", teams=services.org.teams)
@@ -27,8 +27,8 @@ async def my_team(request: Request, services: ServicesDep, principal: PageUser) 
 
 
 @router.get("/teams/{team_id}")
-async def board(team_id: str, request: Request, services: ServicesDep, principal: PageUser
-                ) -> HTMLResponse:
+def board(team_id: str, request: Request, services: ServicesDep, principal: PageUser
+          ) -> HTMLResponse:
     team = next((t for t in services.org.teams if t.id == team_id), None)
     if team is None or not principal.sees_team(team_id):
         return problem(request, services, principal, "not_found", 404)

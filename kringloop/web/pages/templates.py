@@ -21,12 +21,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from kringloop.settings import PROJECT_ROOT
+from kringloop.resources import TEMPLATES as ALL_TEMPLATES
 
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 SOURCE_LANGUAGE = "en"  # the language the templates are written in
-TEMPLATES = PROJECT_ROOT / "templates" / "workspace"
+TEMPLATES = ALL_TEMPLATES / "workspace"
 LOCALES = TEMPLATES / "locale"
 
 
