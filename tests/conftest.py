@@ -1,42 +1,39 @@
-"""Shared fixtures: real Temporal servers, a real SMTP server, a real database, a running worker."""
+"""Shared fixtures: real Temporal servers, a real SMTP server, a real database, a running worker.
+(What tests share besides fixtures is in tests/support/.)"""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextlib
-import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as default_policy
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 from sqlalchemy import Engine, create_engine, text
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from kringloop.cases.queries import timeline_of
+from kringloop.cases.models import Case
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import create_at_head
 from kringloop.network import free_port
 from kringloop.org.organisation import Organisation, load_organisation
+from kringloop.responses.models import SurveyResponse
 from kringloop.runtime.stack import bundled_binary
 from kringloop.services import Services
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
 from kringloop.web.app import create_app
 from worker import build_worker
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
+# The support modules' assertions report what they compared, as a test's own do (pytest
+# rewrites only test modules and conftest files unless told): registered before their import.
+pytest.register_assert_rewrite("tests.support")
+
+from tests.support.kringloop import ADMIN, HISTORIES, Kringloop  # noqa: E402
+from tests.support.mail import LIEKE, MailServer  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,9 +51,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-HISTORIES = Path(__file__).parent / "histories"
-
-
 @pytest.fixture
 def keep_history(request: pytest.FixtureRequest) -> Any:
     """With --record-histories, save a finished case's history for the replay test."""
@@ -72,48 +66,6 @@ def keep_history(request: pytest.FixtureRequest) -> Any:
 
 # --- a real SMTP server that the tests can read and make misbehave ---------------------------
 
-@dataclass
-class MailServer:
-    """An aiosmtpd server keeping every accepted message; can refuse like a real relay."""
-
-    port: int = 0
-    received: list[EmailMessage] = field(default_factory=list)
-    refuse_recipients: dict[str, str] = field(default_factory=dict)
-    temporary_failures: int = 0
-    answer_delay_s: float = 0.0  # a slow relay: each email's final answer waits this long
-    connections: set[tuple[str, int]] = field(default_factory=set)  # client (host, port) seen
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
-        if address in self.refuse_recipients:
-            return self.refuse_recipients[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.connections.add(tuple(session.peer))
-        if self.answer_delay_s:
-            await asyncio.sleep(self.answer_delay_s)
-        if self.temporary_failures > 0:
-            self.temporary_failures -= 1
-            return "451 Try again later"
-        message = message_from_bytes(envelope.original_content or b"", policy=default_policy)
-        self.received.append(message)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str, kind: str | None = None) -> list[EmailMessage]:
-        return [m for m in self.received if address in str(m["To"])
-                and (kind is None or m["X-Kringloop-Kind"] == kind)]
-
-    async def wait_for(self, count: int, *, timeout: float = 10) -> list[EmailMessage]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(self.received) < count:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"expected {count} emails, got {len(self.received)}")
-            await asyncio.sleep(0.02)
-        return self.received
-
-
 @pytest.fixture
 def smtp() -> Iterator[MailServer]:
     server = MailServer(port=free_port())
@@ -121,32 +73,6 @@ def smtp() -> Iterator[MailServer]:
     controller.start()
     yield server
     controller.stop()
-
-
-def body_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
-
-
-# --- workflow histories, as text a test can search ---------------------------------------------
-
-def readable(history_json: str) -> str:
-    """A history as JSON with every payload (base64 in the JSON) decoded beside it."""
-    decoded: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("data"), str) and "metadata" in node:
-                decoded.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(history_json))
-    return "\n".join([history_json, *decoded])
 
 
 # --- database, organisation, settings ----------------------------------------------------------
@@ -192,6 +118,26 @@ def settings(tmp_path: Path, smtp: MailServer, database_url: str) -> Settings:
     )
 
 
+# --- a case straight in the database, as the workflow leaves it -------------------------------
+
+@pytest.fixture
+def assigned_case(engine: Engine, org: Organisation) -> str:
+    """A case as the workflow leaves it after assignment, straight in the database."""
+    now = datetime.now(UTC)
+    team = org.team("particulier")
+    member = next(m for m in team.members if m.role == "member")
+    with session_for(engine) as session:
+        session.add(SurveyResponse(
+            id="mail-1", program="customer", score=2, category="detractor", name="Lieke Smit",
+            email=LIEKE, language="nl", answered_at=now, received_at=now, case_id="case-mail-1"))
+        session.add(Case(id="case-mail-1", response_id="mail-1", program="customer", score=2,
+                         status="assigned", team_id=team.id, assignee_email=member.email,
+                         assignee_name=member.name, opened_at=now,
+                         callback_due_at=now + timedelta(days=1)))
+        session.commit()
+    return "case-mail-1"
+
+
 # --- Temporal: the time-skipping test server and the dev server --------------------------------
 
 @pytest.fixture
@@ -210,73 +156,6 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=bundled_binary("temporal"), dev_server_log_level="error")
     yield env
     await env.shutdown()
-
-
-@dataclass
-class Kringloop:
-    """A worker and the web app against one Temporal server, as a test drives them."""
-
-    env: WorkflowEnvironment
-    settings: Settings
-    org: Organisation
-    engine: Engine
-    smtp: MailServer
-    api: httpx.AsyncClient
-    worker: Worker
-    started: list[str] = field(default_factory=list)
-
-    async def post_response(self, response_id: str, score: int, **fields: Any) -> dict[str, Any]:
-        body = {"response_id": response_id, "program": "customer", "score": score, **fields}
-        answer = await self.api.post("/api/responses", json=body)
-        assert answer.status_code in (200, 201), answer.text
-        if answer.json()["case_id"]:
-            self.started.append(answer.json()["case_id"])
-        return answer.json()  # type: ignore[no-any-return]
-
-    async def terminate_open_cases(self) -> None:
-        """Stop what a test left running: on the time-skipping server a workflow without its
-        worker would hold the clock still for every later test. An activity still running
-        when its workflow is terminated also holds the clock, so let activities finish first."""
-        for case_id in self.started:
-            handle = self.env.client.get_workflow_handle(case_id)
-            with contextlib.suppress(RPCError):
-                for _ in range(100):
-                    described = await handle.describe()
-                    if not described.raw_description.pending_activities:
-                        break
-                    await asyncio.sleep(0.05)
-                await handle.terminate("test over")
-
-    async def case(self, case_id: str) -> dict[str, Any]:
-        answer = await self.api.get(f"/api/cases/{case_id}", headers=ADMIN)
-        assert answer.status_code == 200, answer.text
-        return answer.json()  # type: ignore[no-any-return]
-
-    async def case_when(self, case_id: str, ready: Any, *, timeout: float = 15
-                        ) -> dict[str, Any]:
-        """The case as soon as `ready(case)` holds (the workflow works asynchronously)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            answer = await self.api.get(f"/api/cases/{case_id}", headers=ADMIN)
-            if answer.status_code == 200 and ready(answer.json()):
-                return answer.json()  # type: ignore[no-any-return]
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{case_id} did not get there: {answer.text}")
-            await asyncio.sleep(0.05)
-
-    async def act(self, case_id: str, action: str, body: dict[str, Any]) -> httpx.Response:
-        return await self.api.post(f"/api/cases/{case_id}/{action}", json=body, headers=ADMIN)
-
-    def timeline(self, case_id: str) -> list[tuple[str, str]]:
-        with session_for(self.engine) as session:
-            return [(e.kind, e.detail) for e in timeline_of(session=session, case_id=case_id)]
-
-    async def finished(self, case_id: str) -> str:
-        """Wait for the case workflow's end; on the time-skipping server, skip time meanwhile."""
-        handle = self.env.client.get_workflow_handle(case_id)
-        unlocked = getattr(self.env, "time_skipping_unlocked", contextlib.nullcontext)
-        async with unlocked():
-            return await handle.result()  # type: ignore[no-any-return]
 
 
 async def _kringloop(env: WorkflowEnvironment, settings: Settings, org: Organisation,

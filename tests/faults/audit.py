@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -19,10 +18,8 @@ from kringloop.cases.models import Case, TimelineEntry
 from kringloop.database import session_for
 from kringloop.mail.delivery import message_id_for
 from kringloop.mail.models import OutboxMessage
-
-if TYPE_CHECKING:
-    from tests.faults.breakable import MailRelay
-    from tests.faults.conftest import Deployment
+from tests.faults.breakable import Deployment, MailRelay
+from tests.faults.survey_tool import SurveyTool
 
 MAIL_FROM = "Kringloop <loop@faults.example>"
 # What CaseWorkflow.run has done once a case waits for its callback (workflows/case.py).
@@ -139,6 +136,10 @@ def table_lines(rows: Sequence[FaultRow]) -> list[str]:
 
     return [line(cells[0]), "-+-".join("-" * width for width in widths),
             *map(line, cells[1:])]
+
+
+# The `audited` fixture: `audit` bound to the scenario's mail server and the table.
+Audit = Callable[[str, Expected, Deployment, SurveyTool], Awaitable[FaultRow]]
 
 
 async def audit(scenario: str, expected: Expected, *, deployment: Deployment, mail: MailRelay,

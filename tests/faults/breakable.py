@@ -1,28 +1,35 @@
 """What a fault scenario breaks and mends: a Temporal dev server it kills and starts again, a
-mail server it switches off or makes refuse, a database it locks or stops."""
+mail server it switches off or makes refuse, a database it locks or stops, and Kringloop's own
+worker and web processes, killed and started again."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import sqlite3
 import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from sqlalchemy import Engine
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from kringloop.network import free_port
 from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from kringloop.runtime.stack import bundled_binary
-from tests.conftest import MailServer
+from tests.support.command import KRINGLOOP
+from tests.support.mail import MailServer
 
 
 @dataclass
@@ -42,7 +49,7 @@ class TemporalServer:
     async def start(self) -> None:
         arguments = ["server", "start-dev", "--headless", "--ip", "127.0.0.1",
                      "--port", str(self.port), "--log-level", "error",
-                     # Hundreds of cases in flight at once: as in tests/test_scale_out.py.
+                     # Hundreds of cases in flight at once: as in tests/runtime/test_scale_out.py.
                      "--dynamic-config-value", "frontend.namespaceCount=4000"]
         if self.database:
             arguments += ["--db-filename", str(self.database)]
@@ -76,7 +83,7 @@ class TemporalServer:
 
 @dataclass
 class FaultingMailServer(MailServer):
-    """`tests.conftest.MailServer` that can run a fault the moment it has accepted its n-th
+    """`tests.support.mail.MailServer` that can run a fault the moment it has accepted its n-th
     message, before the sender hears the 250."""
 
     accepted: int = 0
@@ -95,7 +102,7 @@ class FaultingMailServer(MailServer):
 
 @dataclass
 class MailRelay:
-    """The SMTP server the worker delivers to (`tests.conftest.MailServer`, which also refuses
+    """The SMTP server the worker delivers to (`tests.support.mail.MailServer`, which also refuses
     recipients), switched off and on again on the same port, or answering 451 for a while."""
 
     server: FaultingMailServer = field(default_factory=lambda: FaultingMailServer(port=free_port()))
@@ -185,3 +192,78 @@ class DatabaseOutage:
         subprocess.run(["runuser", "-u", "postgres", "--", self.pg_ctl, "-D",
                         str(self.cluster / "data"), "-l", str(self.cluster / "log"), "-w",
                         *arguments], check=True, stdout=subprocess.DEVNULL)
+
+
+# --- Kringloop's own processes -----------------------------------------------------------------
+
+@dataclass
+class Deployment:
+    """Kringloop run as in production: a `kringloop worker` and a `kringloop web` process against
+    one Temporal server, one database and one mail server."""
+
+    folder: Path
+    environment: dict[str, str]
+    web_url: str
+    engine: Engine
+    temporal: Client
+    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    starts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def task_queue(self) -> str:
+        return self.environment["KRINGLOOP_TASK_QUEUE"]
+
+    async def start(self, part: str) -> None:
+        """Start `kringloop worker` or `kringloop web`; each start logs to its own file."""
+        self.starts[part] += 1
+        log = self.folder / f"{part}-{self.starts[part]}.log"
+        with log.open("wb") as output:
+            self.processes[part] = await asyncio.create_subprocess_exec(
+                str(KRINGLOOP), part, cwd=self.folder, env=self.environment, stdout=output,
+                stderr=asyncio.subprocess.STDOUT)
+
+    async def kill(self, part: str) -> None:
+        """SIGKILL: no shutdown, no finishing of the tasks in hand."""
+        process = self.processes.pop(part)
+        with contextlib.suppress(ProcessLookupError):  # killed already (`killer`)
+            process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+    def killer(self, part: str) -> Callable[[], None]:
+        """A SIGKILL of the part as it runs now, to be sent from any thread (then `kill` it)."""
+        pid = self.processes[part].pid
+        return lambda: os.kill(pid, signal.SIGKILL)
+
+    async def healthy(self, *, timeout: float = 90) -> None:
+        """Until `/health` is 200: the database, Temporal and a polling worker all answer."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.web_url, timeout=5) as web:
+            while True:
+                for part, process in self.processes.items():
+                    assert process.returncode is None, f"kringloop {part} exited:\n{self.logs()}"
+                try:
+                    if (await web.get("/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"never healthy:\n{self.logs()}"
+                await asyncio.sleep(0.2)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
+                         for log in sorted(self.folder.glob("*.log")))
+
+    async def stop(self) -> None:
+        for process in self.processes.values():
+            if process.returncode is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        self.engine.dispose()
+
+
+Launch = Callable[..., Awaitable[Deployment]]

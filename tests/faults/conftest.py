@@ -6,35 +6,37 @@ at the end of the run."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import subprocess
-import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from temporalio.client import Client
 
 from kringloop.database import make_engine
 from kringloop.network import free_port
 from tests.faults.audit import (
     MAIL_FROM,
+    Audit,
     Expected,
     FaultRow,
     FaultTable,
     audit,
     table_lines,
 )
-from tests.faults.breakable import THROWAWAY_POSTGRES, DatabaseOutage, MailRelay, TemporalServer
+from tests.faults.breakable import (
+    THROWAWAY_POSTGRES,
+    DatabaseOutage,
+    Deployment,
+    Launch,
+    MailRelay,
+    TemporalServer,
+)
 from tests.faults.survey_tool import SurveyTool
-from tests.test_cli import KRINGLOOP, clean_environment
+from tests.support.command import KRINGLOOP, clean_environment
 
 ADMIN_TOKEN = "faults-admin"
 FAULT_ROWS = pytest.StashKey[list[FaultRow]]()
@@ -89,79 +91,6 @@ def mail() -> Iterator[MailRelay]:
 
 # --- Kringloop's own processes -----------------------------------------------------------------
 
-@dataclass
-class Deployment:
-    """Kringloop run as in production: a `kringloop worker` and a `kringloop web` process against
-    one Temporal server, one database and one mail server."""
-
-    folder: Path
-    environment: dict[str, str]
-    web_url: str
-    engine: Engine
-    temporal: Client
-    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
-    starts: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def task_queue(self) -> str:
-        return self.environment["KRINGLOOP_TASK_QUEUE"]
-
-    async def start(self, part: str) -> None:
-        """Start `kringloop worker` or `kringloop web`; each start logs to its own file."""
-        self.starts[part] += 1
-        log = self.folder / f"{part}-{self.starts[part]}.log"
-        with log.open("wb") as output:
-            self.processes[part] = await asyncio.create_subprocess_exec(
-                str(KRINGLOOP), part, cwd=self.folder, env=self.environment, stdout=output,
-                stderr=asyncio.subprocess.STDOUT)
-
-    async def kill(self, part: str) -> None:
-        """SIGKILL: no shutdown, no finishing of the tasks in hand."""
-        process = self.processes.pop(part)
-        with contextlib.suppress(ProcessLookupError):  # killed already (`killer`)
-            process.send_signal(signal.SIGKILL)
-        await process.wait()
-
-    def killer(self, part: str) -> Callable[[], None]:
-        """A SIGKILL of the part as it runs now, to be sent from any thread (then `kill` it)."""
-        pid = self.processes[part].pid
-        return lambda: os.kill(pid, signal.SIGKILL)
-
-    async def healthy(self, *, timeout: float = 90) -> None:
-        """Until `/health` is 200: the database, Temporal and a polling worker all answer."""
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.web_url, timeout=5) as web:
-            while True:
-                for part, process in self.processes.items():
-                    assert process.returncode is None, f"kringloop {part} exited:\n{self.logs()}"
-                try:
-                    if (await web.get("/health")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"never healthy:\n{self.logs()}"
-                await asyncio.sleep(0.2)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
-                         for log in sorted(self.folder.glob("*.log")))
-
-    async def stop(self) -> None:
-        for process in self.processes.values():
-            if process.returncode is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        self.engine.dispose()
-
-
-Launch = Callable[..., Awaitable[Deployment]]
-
-
 @pytest.fixture
 async def kringloop(tmp_path: Path, database_url: str, shared_temporal: TemporalServer,
                     mail: MailRelay) -> AsyncIterator[Launch]:
@@ -200,9 +129,6 @@ async def kringloop(tmp_path: Path, database_url: str, shared_temporal: Temporal
 
 
 # --- the audit, bound to the scenario's mail server and the table ---------------------------------
-
-Audit = Callable[[str, Expected, Deployment, SurveyTool], Awaitable[FaultRow]]
-
 
 @pytest.fixture
 def audited(mail: MailRelay, fault_table: FaultTable) -> Audit:

@@ -14,9 +14,8 @@ import holidays
 import pytest
 
 from kringloop.cases.messages import case_id_for
-from tests.faults.audit import CASE_STEPS, FIRST_EMAILS, Expected, outbox_key
-from tests.faults.breakable import DatabaseOutage, MailRelay, TemporalServer
-from tests.faults.conftest import Audit, Launch
+from tests.faults.audit import CASE_STEPS, FIRST_EMAILS, Audit, Expected, outbox_key
+from tests.faults.breakable import DatabaseOutage, Launch, MailRelay, TemporalServer
 from tests.faults.survey_tool import SurveyTool, detractors, respondent_email
 
 pytestmark = pytest.mark.slow

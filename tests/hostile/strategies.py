@@ -8,7 +8,6 @@ Each strategy says what a field must do with it: `breaking` text never fits a on
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from hypothesis import strategies as st
@@ -94,11 +93,6 @@ def not_a_score() -> st.SearchStrategy[Any]:
         st.floats(allow_nan=False).filter(lambda f: not f.is_integer()),
         st.sampled_from([7.0, True, False, None, "7", "seven", "", [7], {"value": 7}]),
     )
-
-
-def json_bytes(body: Any) -> bytes:
-    """A body as JSON with every non-ASCII character escaped, so lone surrogates get through."""
-    return json.dumps(body, ensure_ascii=True).encode()
 
 
 # Byte sequences that are not UTF-8: a stray byte, a cut-off sequence, an overlong encoding,

@@ -11,8 +11,8 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.hostile.conftest import RowCounts, post_json, refusal_of
 from tests.hostile.strategies import breaking, hostile_text, json_values, with_nul
+from tests.support.web import RowCounts, post_json, refusal_of
 
 CASE = "/api/cases/case-nobody"
 ACTIONS: dict[str, dict[str, Any]] = {

@@ -21,8 +21,8 @@ from kringloop.database import session_for
 from kringloop.intake.csv_import import COLUMNS, read_lines, run_import
 from kringloop.intake.spreadsheet import UnreadableFile
 from kringloop.responses.models import SurveyResponse
-from tests.conftest import Kringloop
 from tests.hostile.strategies import NOT_UTF8, breaking, markup, with_nul
+from tests.support.kringloop import Kringloop
 
 # Free text: markup is welcome (the pages and emails escape it). Line breaks only in comments.
 FREE_TEXT = {"comment": 10_000, "name": 200, "respondent_id": 128, "segment": 64}

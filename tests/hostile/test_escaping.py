@@ -15,11 +15,13 @@ from sqlmodel import select
 
 from kringloop.cases.models import FeedbackCallRequest
 from kringloop.database import session_for
-from tests.conftest import ADMIN, Kringloop, body_of
-from tests.hostile.conftest import assert_inert
-from tests.test_enps_relay import anonymous_case, write
-from tests.test_intake_api import settled
-from tests.test_pages import INGRID, signed_in
+from tests.support.enps import anonymous_case, write
+from tests.support.intake import settled
+from tests.support.kringloop import ADMIN, Kringloop
+from tests.support.mail import body_of
+from tests.support.pages import assert_inert
+from tests.support.people import INGRID
+from tests.support.web import signed_in
 
 NAME = "<img src=x onerror=alert('naam')>Anna de Vries"
 COMMENT = "Fiets kapot.\n<script>alert('opmerking')</script>\n\"'><img src=x onerror=alert(2)>"

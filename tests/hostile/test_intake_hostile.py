@@ -4,7 +4,6 @@ database, and text that is accepted is kept exactly as it was sent."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -14,12 +13,9 @@ from hypothesis import strategies as st
 
 from kringloop.database import session_for
 from kringloop.responses.models import SurveyResponse
-from tests.conftest import ADMIN
-from tests.hostile.conftest import JSON, RowCounts, post_json, refusal_of
 from tests.hostile.strategies import (
     breaking,
     hostile_text,
-    json_bytes,
     json_values,
     markup,
     not_a_score,
@@ -27,8 +23,10 @@ from tests.hostile.strategies import (
     spoiled,
     with_nul,
 )
+from tests.support.intake import INTAKE, promoter
+from tests.support.kringloop import ADMIN
+from tests.support.web import JSON, RowCounts, json_bytes, post_json, refusal_of
 
-INTAKE = "/api/responses"
 # Every text field of a response, as the path to it in the JSON body.
 TEXT_FIELDS = [("response_id",), ("program",), ("comment",), ("respondent", "id"),
                ("respondent", "name"), ("respondent", "email"), ("respondent", "phone"),
@@ -36,17 +34,6 @@ TEXT_FIELDS = [("response_id",), ("program",), ("comment",), ("respondent", "id"
                ("meta", "survey")]
 FREE_TEXT = [("comment",), ("meta", "survey")]
 ONE_LINE = [path for path in TEXT_FIELDS if path not in FREE_TEXT]
-
-
-def promoter() -> dict[str, Any]:
-    """A complete, valid answer from a happy customer (a promoter opens no case)."""
-    return {
-        "response_id": f"hostile-{uuid.uuid4().hex[:12]}", "program": "customer", "score": 9,
-        "comment": "Snel geholpen in de winkel.",
-        "respondent": {"id": "klant-1", "name": "Anna de Vries", "email": "anna@example.nl",
-                       "phone": "+31 6 12345678", "language": "nl", "segment": "webshop"},
-        "answered_at": "2026-01-05T10:00:00+01:00", "meta": {"survey": "winkel-q1"},
-    }
 
 
 def with_value(body: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:

@@ -28,11 +28,11 @@ from kringloop.security.signed_links import (
     survey_token,
 )
 from kringloop.settings import Settings
-from tests.hostile.conftest import RowCounts, magic_link, press_sign_in, web_client
 from tests.hostile.strategies import hostile_text
+from tests.support.people import BRAM
+from tests.support.web import RowCounts, magic_link, press_sign_in, web_client
 
 KEY = "test-signing-key"  # the `settings` fixture's secret_key
-BRAM = "bram.degroot@fietsenwinkel.example"
 
 # What each kind of link is made with, for an id that does not exist.
 MAKERS: dict[str, Callable[[], str]] = {

@@ -19,15 +19,10 @@ from sqlalchemy import Engine
 from kringloop.org.organisation import Organisation
 from kringloop.rejections.drafts import FIELDS
 from kringloop.settings import Settings
-from tests.hostile.conftest import (
-    RowCounts,
-    assert_inert,
-    magic_link,
-    press_sign_in,
-    web_client,
-)
-from tests.hostile.strategies import hostile_text, json_bytes, json_values, with_nul
-from tests.test_pages import INGRID
+from tests.hostile.strategies import hostile_text, json_values, with_nul
+from tests.support.pages import assert_inert
+from tests.support.people import INGRID
+from tests.support.web import RowCounts, json_bytes, magic_link, press_sign_in, web_client
 
 CASE = "/cases/case-nobody"
 FORMS = {

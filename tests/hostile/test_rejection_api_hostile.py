@@ -12,8 +12,8 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.hostile.conftest import RowCounts, post_json, refusal_of
 from tests.hostile.strategies import breaking, hostile_text, json_values, not_a_string, with_nul
+from tests.support.web import RowCounts, post_json, refusal_of
 
 ONE = "/api/rejections"
 SENTENCE = ("Voor deze rol is het diploma Fietstechnicus niveau 3 nodig, en dat heb je (nog) "

@@ -19,9 +19,9 @@ from kringloop.org.organisation import Organisation
 from kringloop.services import Services
 from kringloop.settings import Settings, SettingsError, load_settings
 from kringloop.web.app import create_app
-from tests.conftest import ADMIN
-from tests.hostile.conftest import JSON, RowCounts, post_json, refusal_of, web_client
-from tests.hostile.test_intake_hostile import INTAKE, promoter
+from tests.support.intake import INTAKE, promoter
+from tests.support.kringloop import ADMIN
+from tests.support.web import JSON, RowCounts, post_json, refusal_of, web_client
 
 MEGABYTE = 1024 * 1024
 # Every route that takes a body: the JSON API and the forms of the pages and one-click links.

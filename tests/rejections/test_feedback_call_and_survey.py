@@ -13,18 +13,11 @@ from kringloop.cases.models import Case, FeedbackCallRequest
 from kringloop.database import session_for
 from kringloop.rejections.models import RejectionEvent
 from kringloop.responses.models import SurveyResponse
-from tests.conftest import body_of
-from tests.rejections.conftest import (
-    AMSTERDAM,
-    THIJS,
-    Recruiting,
-    applicant,
-    dutch_working_day,
-    links_in,
-    next_weekday_at,
-    rejection,
-)
-from tests.test_pages import signed_in
+from tests.support.mail import body_of, links_in
+from tests.support.people import THIJS
+from tests.support.rejections import Recruiting, applicant, rejection
+from tests.support.web import signed_in
+from tests.support.working_days import AMSTERDAM, dutch_working_day, next_weekday_at
 
 
 async def sent_on_a_tuesday(recruiting: Recruiting, who: dict[str, str], **fields: str

@@ -14,9 +14,9 @@ from sqlmodel import select
 from kringloop.database import session_for
 from kringloop.rejections.models import Rejection
 from kringloop.resources import CHECKOUT as PROJECT_ROOT
-from tests.conftest import Kringloop
-from tests.rejections.conftest import CERTIFICATE, Recruiting
-from tests.test_cli import KRINGLOOP, kringloop, the_one_error_line
+from tests.support.command import KRINGLOOP, kringloop, the_one_error_line
+from tests.support.kringloop import Kringloop
+from tests.support.rejections import CERTIFICATE, Recruiting
 
 HEADER = "applicant_id,name,email,language,vacancy_id,vacancy_title,stage,reason_code,reason"
 

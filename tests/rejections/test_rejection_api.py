@@ -12,8 +12,9 @@ from sqlmodel import select
 from kringloop.database import session_for
 from kringloop.mail.models import OutboxMessage
 from kringloop.security.credentials import create_api_token
-from tests.conftest import body_of
-from tests.rejections.conftest import REASON, THIJS, Recruiting, applicant, rejection
+from tests.support.mail import body_of
+from tests.support.people import THIJS
+from tests.support.rejections import REASON, Recruiting, applicant, rejection
 
 CONCRETE = "Je hebt nog geen ervaring met het afstellen van e-bike motoren."
 

@@ -13,7 +13,9 @@ from kringloop.rejections.models import Rejection
 from kringloop.rejections.planning import candidate_policy, send_plan, survey_plan
 from kringloop.security.signed_links import read_feedback_call_token, read_survey_token
 from kringloop.settings import Settings
-from tests.rejections.conftest import AMSTERDAM, CERTIFICATE, LONDON, THIJS
+from tests.support.people import THIJS
+from tests.support.rejections import CERTIFICATE
+from tests.support.working_days import AMSTERDAM, LONDON
 
 
 def rejected(**fields: Any) -> Rejection:

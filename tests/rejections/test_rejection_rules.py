@@ -13,7 +13,7 @@ from kringloop.rejections.rules import (
     sentence_refusal,
     survey_moment,
 )
-from tests.rejections.conftest import AMSTERDAM, LONDON
+from tests.support.working_days import AMSTERDAM, LONDON
 
 
 def amsterdam(*args: int) -> datetime:

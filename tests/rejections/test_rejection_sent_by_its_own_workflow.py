@@ -11,8 +11,8 @@ from kringloop.rejections.queries import event
 from kringloop.rejections.rules import recruiting_team_for
 from kringloop.rejections.scheduling import as_rejection
 from kringloop.rejections.schemas import RejectionCreate
-from tests.conftest import body_of
-from tests.rejections.conftest import CERTIFICATE, Recruiting, applicant, links_in, rejection
+from tests.support.mail import body_of, links_in
+from tests.support.rejections import CERTIFICATE, Recruiting, applicant, rejection
 from workflows.rejection import RejectionWorkflow
 
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from tests.conftest import body_of
-from tests.rejections.conftest import (
-    AMSTERDAM,
-    CERTIFICATE,
-    Recruiting,
-    applicant,
-    dutch_working_day,
-    next_weekday_at,
-    rejection,
-)
+from tests.support.mail import body_of
+from tests.support.rejections import CERTIFICATE, Recruiting, applicant, rejection
+from tests.support.working_days import AMSTERDAM, dutch_working_day, next_weekday_at
 
 
 async def test_a_rejection_waits_out_the_hold_before_it_is_sent(recruiting: Recruiting) -> None:

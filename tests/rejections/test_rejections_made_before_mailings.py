@@ -14,7 +14,7 @@ from kringloop.rejections.queries import event
 from kringloop.rejections.rules import recruiting_team_for
 from kringloop.rejections.scheduling import as_rejection
 from kringloop.rejections.schemas import RejectionCreate
-from tests.rejections.conftest import Recruiting, applicant, rejection
+from tests.support.rejections import Recruiting, applicant, rejection
 from workflows.rejection import RejectionWorkflow
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from tests.conftest import MailServer, body_of
-from tests.rejections.conftest import applicant, rejection
-from tests.test_end_to_end import ADMIN_TOKEN, kringloop_up
+from tests.support.mail import MailServer, body_of
+from tests.support.rejections import applicant, rejection
+from tests.support.stack import ADMIN_TOKEN, kringloop_up
 
 
 async def status_when(api: httpx.AsyncClient, rejection_id: str, wanted: str) -> dict[str, Any]:

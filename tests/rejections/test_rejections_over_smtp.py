@@ -19,8 +19,8 @@ from kringloop.mail.models import OutboxMessage
 from kringloop.rejections.csv_import import run_rejection_import
 from kringloop.rejections.models import Rejection
 from kringloop.rejections.rules import mailing_id_for, rejection_id_for
-from tests.conftest import body_of
-from tests.rejections.conftest import Recruiting, applicant, rejection
+from tests.support.mail import body_of
+from tests.support.rejections import Recruiting, applicant, rejection
 
 BATCH = 200
 

@@ -1,0 +1,301 @@
+"""Emails go out over real SMTP exactly once, even when the activity is retried."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosmtplib
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from sqlalchemy import Engine, create_engine
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.mail import MailActivities
+from kringloop.mail.delivery import (
+    SMTP_TIMEOUT_S,
+    Recipient,
+    build_message,
+    deliver,
+    message_id_for,
+)
+from kringloop.mail.messages import EmailReceipt
+from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
+from kringloop.mail.rendering import Email
+from kringloop.network import free_port
+from kringloop.org.organisation import Organisation
+from kringloop.resources import CHECKOUT as PROJECT_ROOT
+from kringloop.settings import Settings
+from tests.support.kringloop import Kringloop
+from tests.support.mail import LIEKE, MailServer, acknowledgement, body_of, outbox, timeline_kinds
+
+
+async def test_a_retried_send_never_emails_twice(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+    order = acknowledgement(assigned_case)
+    first = await ActivityEnvironment().run(mail.send_case_email, order)
+    second = await ActivityEnvironment().run(mail.send_case_email, order)
+
+    assert first.sent and second.sent and first.message_id == second.message_id
+    assert len(smtp.received) == 1
+    [message] = smtp.received
+    assert message["Message-ID"] == message_id_for(order.key, settings.mail_from)
+    assert "Lieke" in body_of(message)
+    assert [row.status for row in outbox(engine)] == ["sent"]
+    assert timeline_kinds(engine).count("email_sent") == 1
+
+
+async def test_a_permanent_refusal_is_final_and_recorded_on_the_case(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    smtp.refuse_recipients[LIEKE] = "550 5.1.1 No such mailbox"
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert refused.value.non_retryable and refused.value.type == "EmailRejected"
+    assert "550" in str(refused.value)
+    [row] = outbox(engine)
+    assert row.status == "failed" and "No such mailbox" in (row.error or "")
+    assert "email_failed" in timeline_kinds(engine)
+
+    smtp.refuse_recipients.clear()
+    again = await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert not again.sent and not smtp.received, "a refused email is not retried later"
+
+
+async def test_a_temporary_failure_is_retried_and_then_sent_once(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    smtp.temporary_failures = 1
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+    with pytest.raises(aiosmtplib.SMTPResponseException) as busy:
+        await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert busy.value.code == 451
+    assert [row.status for row in outbox(engine)] == ["pending"]
+
+    await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert len(smtp.received) == 1
+    assert [(row.status, row.tries) for row in outbox(engine)] == [("sent", 2)]
+
+
+@dataclass
+class SlowToAnswer(MailServer):
+    """Keeps each email, then holds its "250" until told: the moment a crash of the sender
+    is worst, because the server has the email and the sender does not know it yet."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    answer: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        self.arrived.set()
+        await asyncio.to_thread(self.answer.wait, 30)
+        return reply
+
+
+# One send of the acknowledgement in a process of its own, so that it can be SIGKILLed.
+SENDING_WORKER = """
+import asyncio, sys
+from temporalio.testing import ActivityEnvironment
+from activities.mail import MailActivities
+from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
+from kringloop.cases.messages import CaseEmail
+from kringloop.mail.messages import EmailReceipt
+from kringloop.database import make_engine
+from kringloop.org.organisation import load_organisation
+from kringloop.settings import DEFAULT_ORG_FILE, Settings
+settings = Settings()
+mail = MailActivities(engine=make_engine(settings.database_url),
+                      org=load_organisation(DEFAULT_ORG_FILE), settings=settings)
+asyncio.run(ActivityEnvironment().run(mail.send_case_email, CaseEmail(*sys.argv[1:])))
+"""
+
+
+async def test_a_worker_killed_before_the_server_answered_does_not_send_the_email_again(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings,
+) -> None:
+    server = SlowToAnswer(port=free_port())
+    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    controller.start()
+    settings = settings.model_copy(update={"smtp_port": server.port})
+    order = acknowledgement(assigned_case)
+    environment = {**os.environ, "KRINGLOOP_DATABASE_URL": settings.database_url,
+                   "KRINGLOOP_HOME": str(settings.home), "KRINGLOOP_SMTP_HOST": "127.0.0.1",
+                   "KRINGLOOP_SMTP_PORT": str(server.port),
+                   "KRINGLOOP_SECRET_KEY": "test-signing-key"}
+    try:
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SENDING_WORKER, order.case_id, order.kind, order.key,
+            cwd=PROJECT_ROOT, env=environment)
+        assert await asyncio.to_thread(server.arrived.wait, 30), "the email never arrived"
+        worker.send_signal(signal.SIGKILL)  # the server has the email; its 250 is held back
+        await worker.wait()
+        server.answer.set()
+
+        mail = MailActivities(engine=engine, org=org, settings=settings)
+        retried = await ActivityEnvironment().run(mail.send_case_email, order)
+    finally:
+        server.answer.set()
+        controller.stop()
+
+    assert retried.sent
+    assert len(server.received) == 1, "the retry sent the email a second time"
+    assert [(row.status, row.tries) for row in outbox(engine)] == [("sent", 1)]
+    assert timeline_kinds(engine).count("email_sent") == 1
+
+
+async def test_an_email_is_withdrawn_when_its_hand_over_cannot_be_recorded(
+        settings: Settings, smtp: MailServer) -> None:
+    """The database is away at the last moment: the email is not completed on the wire (the
+    server discards it), so that the retry, which sends it, does not send it twice."""
+    email, recipient, key = mail(1)
+    message = build_message(email, kind="note", sender=settings.mail_from, to=recipient,
+                            message_id=message_id_for(key, settings.mail_from))
+
+    def database_away() -> None:
+        raise ConnectionError("database unavailable")
+
+    with pytest.raises(ConnectionError):
+        await deliver(message, settings, handing_over=database_away)
+    await send(settings, 2)
+    assert [m["Subject"] for m in smtp.received] == ["Mail 2"]
+
+
+async def test_an_unreachable_mail_server_is_a_retryable_error(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings,
+) -> None:
+    down = settings.model_copy(update={"smtp_port": free_port()})
+    mail = MailActivities(engine=engine, org=org, settings=down)
+    with pytest.raises(aiosmtplib.SMTPConnectError):
+        await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    assert [row.status for row in outbox(engine)] == ["pending"]
+
+
+async def test_one_refused_address_does_not_hold_up_other_cases(live: Kringloop) -> None:
+    live.smtp.refuse_recipients["bounce@example.nl"] = "550 5.1.1 User unknown"
+    bounced = await live.post_response("bounce-1", 2, respondent={
+        "name": "Sem Bakker", "email": "bounce@example.nl"})
+    fine = await live.post_response("fine-1", 2, respondent={
+        "name": "Noor Visser", "email": "noor@example.nl"})
+
+    case = await live.case_when(
+        bounced["case_id"], lambda c: any(e["kind"] == "email_failed" for e in c["timeline"]))
+    failure = next(e for e in case["timeline"] if e["kind"] == "email_failed")
+    assert "550" in failure["detail"] and "acknowledgement" in failure["detail"]
+    await live.case_when(
+        fine["case_id"], lambda c: any("acknowledgement" in e["detail"] for e in c["timeline"]))
+    assert len(live.smtp.to("noor@example.nl", "acknowledgement")) == 1
+    # The bounced case goes on: the team can still work and resolve it.
+    answer = await live.act(bounced["case_id"], "callback-attempts", {"outcome": "reached"})
+    assert answer.status_code == 200
+
+
+def mail(number: int) -> tuple[Email, Recipient, str]:
+    email = Email(subject=f"Mail {number}", text=f"Beste Lieke, mail {number}.",
+                  html=f"<p>Beste Lieke, mail {number}.</p>")
+    return email, Recipient(name="Lieke Smit", email=LIEKE, language="nl"), f"pool-{number}"
+
+
+async def send(settings: Settings, number: int, *, to: str = LIEKE) -> None:
+    email, recipient, key = mail(number)
+    recipient = Recipient(name=recipient.name, email=to, language="nl")
+    await deliver(build_message(email, kind="note", sender=settings.mail_from, to=recipient,
+                                message_id=message_id_for(key, settings.mail_from)), settings)
+
+
+async def test_a_run_of_emails_shares_one_smtp_connection(settings: Settings,
+                                                          smtp: MailServer) -> None:
+    for number in range(5):
+        await send(settings, number)
+    assert len(smtp.received) == 5
+    assert len(smtp.connections) == 1
+
+
+async def test_a_refused_email_leaves_the_connection_usable_for_the_next(
+        settings: Settings, smtp: MailServer) -> None:
+    smtp.refuse_recipients["weg@example.nl"] = "550 No such user"
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await send(settings, 1, to="weg@example.nl")
+    assert refused.value.code == 550
+    smtp.temporary_failures = 1
+    with pytest.raises(aiosmtplib.SMTPResponseException) as deferred:
+        await send(settings, 2)
+    assert deferred.value.code == 451
+    await send(settings, 3)
+    assert [m["Subject"] for m in smtp.received] == ["Mail 3"]
+    assert len(smtp.connections) == 1
+
+
+async def test_a_connection_the_mail_server_dropped_is_not_reused(settings: Settings) -> None:
+    first = MailServer(port=free_port())
+    settings = settings.model_copy(update={"smtp_port": first.port})
+    controller = Controller(first, hostname="127.0.0.1", port=first.port)
+    controller.start()
+    await send(settings, 1)
+    controller.stop()  # the server goes away and closes the kept connection
+    await asyncio.sleep(0.2)  # ... a moment before the next email, as on a real worker
+    second = MailServer(port=first.port)
+    controller = Controller(second, hostname="127.0.0.1", port=first.port)
+    controller.start()
+    try:
+        await send(settings, 2)
+    finally:
+        controller.stop()
+    assert [m["Subject"] for m in first.received] == ["Mail 1"]
+    assert [m["Subject"] for m in second.received] == ["Mail 2"]
+
+
+async def test_many_emails_in_flight_hold_no_database_connection_while_smtp_answers(
+    database_url: str, engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    """Fifty email activities run at once in a worker; a connection held across an await
+    would empty the pool, and the pool's wait blocks the event loop the others need."""
+    one_connection = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+
+    async def send_one(number: int) -> EmailReceipt:
+        email, recipient, key = mail(number)
+        return await send_once(Outgoing(key=key, kind="note", to=recipient), lambda: email,
+                               engine=one_connection, settings=settings,
+                               record=lambda session, status, detail: None)
+
+    try:
+        receipts = await asyncio.gather(*(send_one(n) for n in range(20)))
+    finally:
+        one_connection.dispose()
+    assert all(r.sent for r in receipts)
+    assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(20))
+    assert [row.status for row in outbox(engine)] == ["sent"] * 20
+
+
+async def test_a_batch_whose_attempt_runs_out_of_time_leaves_the_rest_to_the_retry_once(
+    engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    """A slow relay: an email started near the end of the attempt could outlive it, and the
+    retry running beside it would send it again. So the late ones are left for the retry."""
+    smtp.answer_delay_s = 0.2
+    batch = [Sending(Outgoing(key=key, kind="note", to=recipient),
+                     lambda email=email: email, lambda session, status, detail: None)
+             for email, recipient, key in map(mail, range(10))]
+
+    def attempt_with(seconds_to_start_emails: float) -> float:
+        return time.monotonic() + SMTP_TIMEOUT_S + seconds_to_start_emails
+
+    first = await send_each_once(batch, engine=engine, settings=settings,
+                                 attempt_ends_at=attempt_with(0.3))
+    assert 1 <= len(first) < 10, "the attempt stopped starting emails when its time ran out"
+    assert sorted(r.status for r in outbox(engine)).count("pending") == 10 - len(first)
+
+    retry = await send_each_once(batch, engine=engine, settings=settings,
+                                 attempt_ends_at=attempt_with(60))
+    assert len(retry) == 10 and all(r.sent for r in retry)
+    assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(10))

@@ -1,0 +1,13 @@
+"""What the tests share besides their fixtures (tests/conftest.py and the folders' conftest.py
+files hold those), one module a subject:
+
+- people: the people of the example organisation whom several tests meet
+- kringloop: Kringloop in the test's own process (`Kringloop`, `ADMIN`), histories as text
+- mail: the SMTP server the tests read (`MailServer`), an email's text and links, the outbox
+- web: a person's browser on the pages, an API client, what a refusal must look like
+- pages: a page read from its HTML: an element, a queue row, accessibility, nothing that runs
+- command: the `kringloop` command in an environment with nothing of the developer's shell
+- stack: `kringloop up` in a process of its own, and a detractor posted to it
+- chromium: a member in a real browser on `kringloop up`
+- intake, enps, cases, rejections, reports, working_days: the domains' building blocks
+"""

@@ -1,0 +1,27 @@
+"""Working days and time zones: the team's clocks, and a moment a test can count on being a
+Dutch working day (so that it never meets a public holiday it did not ask for)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+LONDON = ZoneInfo("Europe/London")
+
+
+def dutch_working_day(day: date) -> bool:
+    return day.isoweekday() <= 5 and day not in holidays.country_holidays("NL", years=day.year)
+
+
+def next_weekday_at(after: datetime, isoweekday: int, at: time,
+                    also_working: Callable[[date], bool] = lambda day: True) -> datetime:
+    """The next `isoweekday` at `at` (Amsterdam) after `after`, a Dutch working day on which
+    `also_working(day)` holds (so a test never meets a public holiday it did not ask for)."""
+    day = after.astimezone(AMSTERDAM).date() + timedelta(days=1)
+    while not (day.isoweekday() == isoweekday and dutch_working_day(day) and also_working(day)):
+        day += timedelta(days=1)
+    return datetime.combine(day, at, AMSTERDAM)
