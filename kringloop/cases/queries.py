@@ -64,6 +64,10 @@ def timeline_of(*, session: Session, case_id: str) -> list[TimelineEntry]:
 
 
 def case_public(*, session: Session, case_id: str) -> CasePublic | None:
+    # The timeline first: each statement sees what was committed when it ran, and a step
+    # changes the case row with its timeline entry, so a case read after its timeline is at
+    # least as new (a timeline showing "assigned" never comes with a case lacking its assignee).
+    timeline = timeline_of(session=session, case_id=case_id)
     found = case_with_response(session=session, case_id=case_id)
     if found is None:
         return None
@@ -83,6 +87,6 @@ def case_public(*, session: Session, case_id: str) -> CasePublic | None:
         root_cause=case.root_cause, resolved_at=case.resolved_at,
         resurvey_score=case.resurvey_score, recovered=case.recovered, closed_at=case.closed_at,
         timeline=[TimelineEntryPublic(at=e.at, actor=e.actor, kind=e.kind, detail=e.detail)
-                  for e in timeline_of(session=session, case_id=case_id)],
+                  for e in timeline],
         relay=has_conversation(case, response),
     )
