@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kringloop.resources import EXAMPLE_ORG_FILE
@@ -107,6 +114,15 @@ class Settings(BaseSettings):
         default_factory=lambda given: f"sqlite:///{given['home'] / 'kringloop.db'}")
     temporal_address: str | None = None
     temporal_namespace: str = "default"
+    # A Temporal that asks for TLS (a secured cluster, Temporal Cloud): PEM files of the client
+    # certificate and its key (mTLS: both or neither), of the CA that signed the server's
+    # certificate (unset: the system's CAs), and the name on that certificate (unset: the
+    # address's host). Any of them, or an API key (a bearer token), turns TLS on.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = Field(default=None, validate_default=True)
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
     # The embedded dev server keeps its workflows on disk, so open cases, timers and mailings
     # outlive a restart of `kringloop up`; "memory" (twice as fast, lost on stop) only when
     # asked for, as the benchmark and the demo do. The file defaults to `home/temporal.db`.
@@ -183,6 +199,34 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{text!r} is not a rate such as '5/minute;20/hour'") from None
         return text
+
+    @field_validator("temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca",
+                     "temporal_tls_server_name", "temporal_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A compose file passes a variable it has no value for as an empty one.
+        return None if value == "" else value
+
+    @field_validator("temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca")
+    @classmethod
+    def _pem_file_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
+
+    @field_validator("temporal_tls_key")
+    @classmethod
+    def _client_key_with_its_certificate(cls, key: Path | None,
+                                         info: ValidationInfo) -> Path | None:
+        if "temporal_tls_cert" not in info.data:
+            return key  # the certificate was refused already, for a reason of its own
+        if info.data["temporal_tls_cert"] and not key:
+            raise ValueError("KRINGLOOP_TEMPORAL_TLS_CERT is set without its private key: "
+                             "set KRINGLOOP_TEMPORAL_TLS_KEY too")
+        if key and not info.data["temporal_tls_cert"]:
+            raise ValueError("a private key without its client certificate: set "
+                             "KRINGLOOP_TEMPORAL_TLS_CERT too")
+        return key
 
     @field_validator("org_file")
     @classmethod

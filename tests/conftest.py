@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from kringloop.database import make_engine, session_for
 from kringloop.migrations import create_at_head
 from kringloop.network import free_port
 from kringloop.org.organisation import Organisation, load_organisation
+from kringloop.resources import CHECKOUT
 from kringloop.responses.models import SurveyResponse
 from kringloop.runtime.stack import bundled_binary
 from kringloop.services import Services
@@ -93,6 +95,20 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[str]:
+    """A PostgreSQL server for the tests that need one whatever the suite runs on: the suite's
+    (KRINGLOOP_TEST_DATABASE_URL), else a throw-away cluster of our own."""
+    if url := os.environ.get("KRINGLOOP_TEST_DATABASE_URL"):
+        yield url
+        return
+    throwaway = str(CHECKOUT / "scripts" / "throwaway-postgres")
+    started = subprocess.run([throwaway], capture_output=True, text=True, check=True)
+    url, cluster = started.stdout.split()
+    yield url
+    subprocess.run([throwaway, "stop", cluster], check=True)
 
 
 @pytest.fixture

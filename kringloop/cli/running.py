@@ -6,18 +6,21 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kringloop.cli.common import checked_settings, console, joining_up, refuse, require
+from kringloop.cli.common import checked_settings, console, errors, joining_up, refuse, require
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import SchemaOutOfDate, upgrade_to_head
+from kringloop.runtime.heartbeat import health_problems, heartbeat_file
 from kringloop.runtime.observability import configure_logging
 from kringloop.runtime.running_stack import RunningStack, forget_running_stack, record_running_stack
 from kringloop.runtime.stack import Running, run_stack
 from kringloop.security.credentials import OPERATOR_LINK_LIFETIME, create_magic_link
 from kringloop.settings import Settings
+from kringloop.temporal_client import TemporalUnreachable
 
 commands = typer.Typer()  # joins `kringloop` itself, as commands of its own (see __init__)
 
@@ -63,12 +66,16 @@ def _record_where(running: Running) -> None:
 
 
 def _run(settings: Settings, *, worker: bool, web: bool,
-         on_ready: Callable[[Running], None] = _print_urls) -> None:
+         on_ready: Callable[[Running], None] = _print_urls, heartbeat: Path | None = None
+         ) -> None:
     configure_logging(json=settings.log_format == "json")
     try:
-        asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=on_ready))
+        asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=on_ready,
+                              heartbeat=heartbeat))
     except SchemaOutOfDate as behind:
         raise refuse(str(behind)) from None
+    except TemporalUnreachable as error:
+        raise refuse(f"cannot reach Temporal at {settings.temporal_address}: {error}") from None
     console.print("Kringloop stopped.")
 
 
@@ -94,7 +101,7 @@ def worker() -> None:
     """Run a worker alone against external Temporal, database and SMTP (scale-out)."""
     settings = joining_up(checked_settings())
     require(settings, "temporal_address", "smtp_host")
-    _run(settings, worker=True, web=False)
+    _run(settings, worker=True, web=False, heartbeat=heartbeat_file())
 
 
 @commands.command()
@@ -102,7 +109,20 @@ def web() -> None:
     """Run the web app alone against external Temporal and database (scale-out)."""
     settings = joining_up(checked_settings())
     require(settings, "temporal_address")
-    _run(settings, worker=False, web=True)
+    _run(settings, worker=False, web=True, heartbeat=heartbeat_file())
+
+
+@commands.command()
+def health() -> None:
+    """Exit 0 when the `kringloop worker` or `kringloop web` running here (as this user) is
+    well: it beat within the last seconds, and a web app's /health answers 200. For a
+    container's health check; it reads no settings."""
+    problems = health_problems()
+    for problem in problems:
+        errors.print(f"kringloop: {problem}", markup=False, highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    console.print("healthy")
 
 
 @commands.command("codec-server")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sysconfig
 from collections.abc import Awaitable, Callable, Iterator
@@ -24,6 +25,7 @@ from kringloop.migrations import ensure_schema
 from kringloop.network import free_port, free_ports
 from kringloop.org.organisation import Organisation, load_organisation
 from kringloop.org.reload import OrganisationFile
+from kringloop.runtime.heartbeat import Beat, keep_beating
 from kringloop.runtime.observability import temporal_runtime
 from kringloop.runtime.schedules import ensure_retention_schedule, ensure_team_schedules
 from kringloop.security.payload_codec import data_converter
@@ -64,16 +66,36 @@ class _Server(uvicorn.Server):
         yield  # the stack handles Ctrl-C and SIGTERM itself, to stop every part in order
 
 
+def _keeps_files_at_home(settings: Settings) -> bool:
+    """Whether an embedded part or a generated secret keeps files in the home folder: the
+    embedded Temporal's workflows, the SMTP sink's outbox, SQLite, a secret made on first
+    start. A worker or web app against external services, with its secrets from the
+    environment, keeps nothing there, so it runs where it may write nothing (an image's
+    read-only app folder)."""
+    generates_a_secret = (settings.secret_key is None or settings.admin_token is None
+                          or (settings.payload_encryption and not settings.payload_keys))
+    return (settings.temporal_address is None or settings.smtp_host is None
+            or settings.database_url.startswith("sqlite") or generates_a_secret)
+
+
+def _health_url(settings: Settings) -> str:
+    """Where this process's web app answers `/health`, from the same machine."""
+    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.web_port}/health"
+
+
 async def run_stack(
     settings: Settings, *, worker: bool = True, web: bool = True,
     on_ready: Callable[[Running], Awaitable[None] | None] | None = None,
-    stop: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None, heartbeat: Path | None = None,
 ) -> None:
-    """Run until `stop` is set or the process gets SIGINT/SIGTERM; then stop cleanly."""
+    """Run until `stop` is set or the process gets SIGINT/SIGTERM; then stop cleanly. With
+    `heartbeat`, keep that file fresh while every part runs (`kringloop health` reads it)."""
     org = load_organisation(settings.org_file)
-    # The home holds the database, the outbox, Temporal's workflows and the secrets.
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    settings.home.chmod(0o700)
+    if _keeps_files_at_home(settings):
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings.home.chmod(0o700)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     # Activities and routes do their database work in threads (asyncio.to_thread): as many as
@@ -158,8 +180,22 @@ async def run_stack(
         loop.add_signal_handler(signal.SIGHUP, org_file.reload)
         watching = asyncio.create_task(org_file.watch(stop))
         stopping = asyncio.create_task(stop.wait())
+        beating = None
+        if heartbeat is not None:
+
+            def every_part_runs() -> bool:
+                return (not any(task.done() for task in tasks)
+                        and (case_worker is None or case_worker.is_running))
+
+            parts = [part for part, runs in (("worker", worker), ("web", web)) if runs]
+            beat = Beat(pid=os.getpid(), parts=parts,
+                        health_url=_health_url(settings) if server is not None else None)
+            beating = asyncio.create_task(keep_beating(beat, running=every_part_runs,
+                                                       stop=stop, path=heartbeat))
         done, _ = await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
         watching.cancel()
+        if beating is not None:
+            beating.cancel()  # a stopping process is not well: its beat ends now
         if server is not None:
             server.should_exit = True
         if case_worker is not None:

@@ -5,11 +5,9 @@ and both workers did part of the work."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,27 +16,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from kringloop.network import free_ports
-from kringloop.resources import CHECKOUT as PROJECT_ROOT
 from kringloop.runtime.stack import bundled_binary
 from tests.support.command import KRINGLOOP, clean_environment
 from tests.support.mail import MailServer
 
 RESPONSES = 300
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def postgresql_server() -> Iterator[str]:
-    """The suite's PostgreSQL when it runs on one, else a throw-away cluster of our own."""
-    if url := os.environ.get("KRINGLOOP_TEST_DATABASE_URL"):
-        yield url
-        return
-    started = subprocess.run([str(PROJECT_ROOT / "scripts" / "throwaway-postgres")],
-                             capture_output=True, text=True, check=True)
-    url, cluster = started.stdout.split()
-    yield url
-    subprocess.run([str(PROJECT_ROOT / "scripts" / "throwaway-postgres"), "stop", cluster],
-                   check=True)
 
 
 @pytest.fixture

@@ -9,5 +9,8 @@ files hold those), one module a subject:
 - command: the `kringloop` command in an environment with nothing of the developer's shell
 - stack: `kringloop up` in a process of its own, and a detractor posted to it
 - chromium: a member in a real browser on `kringloop up`
+- deployment: the Dockerfile and docker-compose.yml read without Docker, the image's file
+  tree built from the Dockerfile's own lines
+- tls_proxy: a certificate authority and a TLS front for the dev server (mTLS, ALPN h2)
 - intake, enps, cases, rejections, reports, working_days: the domains' building blocks
 """
