@@ -47,7 +47,10 @@ async def keep_beating(beat: Beat, *, running: Callable[[], bool], stop: asyncio
     try:
         while not stop.is_set():
             if running():
-                await asyncio.to_thread(_write, beat, path)
+                # On the loop, not in the database threads: a beat must not queue behind
+                # database work, or a locked database would pass for a dead process (a
+                # few hundred bytes to /tmp, a tmpfs in the image).
+                _write(beat, path)
             try:
                 await asyncio.wait_for(stop.wait(), BEAT_EVERY_S)
             except TimeoutError:
