@@ -27,6 +27,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from kringloop.resources import EXAMPLE_ORG_FILE
 
 HOME = Path(".kringloop")
+# What a server bound to every address of the machine listens on.
+_ALL_ADDRESSES = ("0.0.0.0", "::", "")
 DEFAULT_ORG_FILE = EXAMPLE_ORG_FILE
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ORIGIN = re.compile(r"^https?://[^/\s]+$")
@@ -259,9 +261,17 @@ class Settings(BaseSettings):
         hosts = {"localhost", "127.0.0.1", "::1", *self.allowed_hosts}
         if self.public_url:
             hosts.add(urlsplit(self.public_url).hostname or "")
-        if self.web_host not in ("0.0.0.0", "::", ""):
+        if self.web_host not in _ALL_ADDRESSES:
             hosts.add(self.web_host)
         return sorted(hosts - {""})
+
+    @property
+    def local_web_url(self) -> str:
+        """Where this machine reaches its own web app: the bound address, or loopback when it
+        listens on all of them."""
+        host = "127.0.0.1" if self.web_host in _ALL_ADDRESSES else self.web_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.web_port}"
 
     def _generated_secret(self, name: str,
                           make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:

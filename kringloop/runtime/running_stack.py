@@ -35,6 +35,7 @@ class RunningStack(BaseModel):
 def record_running_stack(stack: RunningStack, *, home: Path) -> None:
     """Written whole and then renamed into place, so a reader never sees half a file; readable
     by its owner only, as a PostgreSQL URL may hold a password."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     draft = home / f".{FILE_NAME}.{secrets.token_hex(4)}"
     with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
         out.write(stack.model_dump_json(indent=2))

@@ -70,25 +70,6 @@ class _Server(uvicorn.Server):
         yield  # the stack handles Ctrl-C and SIGTERM itself, to stop every part in order
 
 
-def _keeps_files_at_home(settings: Settings) -> bool:
-    """Whether an embedded part or a generated secret keeps files in the home folder: the
-    embedded Temporal's workflows, the SMTP sink's outbox, SQLite, a secret made on first
-    start. A worker or web app against external services, with its secrets from the
-    environment, keeps nothing there, so it runs where it may write nothing (an image's
-    read-only app folder)."""
-    generates_a_secret = (settings.secret_key is None or settings.admin_token is None
-                          or (settings.payload_encryption and not settings.payload_keys))
-    return (settings.temporal_address is None or settings.smtp_host is None
-            or settings.database_url.startswith("sqlite") or generates_a_secret)
-
-
-def _health_url(settings: Settings) -> str:
-    """Where this process's web app answers `/health`, from the same machine."""
-    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.web_port}/health"
-
-
 async def run_stack(
     settings: Settings, *, worker: bool = True, web: bool = True,
     on_ready: Callable[[Running], Awaitable[None] | None] | None = None,
@@ -97,8 +78,11 @@ async def run_stack(
     """Run until `stop` is set or the process gets SIGINT/SIGTERM; then stop cleanly. With
     `heartbeat`, keep that file fresh while every part runs (`kringloop health` reads it)."""
     org = load_organisation(settings.org_file)
-    if _keeps_files_at_home(settings):
-        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The home holds the database, the outbox, Temporal's workflows and generated secrets;
+    # each of those makes it (0700) when it first writes there, so a worker or web app that
+    # keeps nothing there (all external, secrets from the environment) needs no writable
+    # folder. An older, wider home is narrowed.
+    if settings.home.exists():
         settings.home.chmod(0o700)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -122,6 +106,8 @@ async def run_stack(
             # Both ports picked together: the SDK's own pick could otherwise be the UI's.
             port, ui_port = free_ports(2)
             on_disk = settings.embedded_temporal_file
+            if on_disk:
+                on_disk.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             env = await stack.enter_async_context(await WorkflowEnvironment.start_local(
                 namespace=settings.temporal_namespace, port=port,
                 dev_server_existing_path=bundled_binary("temporal"),
@@ -193,7 +179,8 @@ async def run_stack(
 
             parts = [part for part, runs in (("worker", worker), ("web", web)) if runs]
             beat = Beat(pid=os.getpid(), parts=parts,
-                        health_url=_health_url(settings) if server is not None else None)
+                        health_url=f"{settings.local_web_url}/health" if server is not None
+                        else None)
             beating = asyncio.create_task(keep_beating(beat, running=every_part_runs,
                                                        stop=stop, path=heartbeat))
         done, _ = await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)

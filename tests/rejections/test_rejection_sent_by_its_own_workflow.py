@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kringloop.database import session_for
-from kringloop.rejections.messages import RejectionInput
-from kringloop.rejections.queries import event
 from kringloop.rejections.rules import recruiting_team_for
 from kringloop.rejections.scheduling import as_rejection
 from kringloop.rejections.schemas import RejectionCreate
 from tests.support.mail import body_of, links_in
 from tests.support.rejections import CERTIFICATE, Recruiting, applicant, rejection
-from workflows.rejection import RejectionWorkflow
 
 
 async def test_a_rejection_in_its_own_workflow_is_sent_then_surveyed_once(
@@ -24,14 +20,7 @@ async def test_a_rejection_in_its_own_workflow_is_sent_then_surveyed_once(
     payload = RejectionCreate.model_validate(rejection(lisa, send_at=now.isoformat()))
     row = as_rejection(payload, recruiting_team_for(kringloop.org, "nl").lead, actor="admin",
                        now=now)
-    with session_for(kringloop.engine) as session:  # as the intake stored it before mailings
-        session.add(row)
-        session.add(event(row.id, "received", "received", at=row.created_at, actor="admin"))
-        session.commit()
-    await kringloop.env.client.start_workflow(
-        RejectionWorkflow.run, RejectionInput(rejection_id=row.id), id=row.id,
-        task_queue=kringloop.settings.task_queue)
-    recruiting.follow(row.id)
+    await recruiting.start_as_before_mailings(row)
 
     [email] = await kringloop.smtp.wait_for(1)
     sent = await recruiting.rejection_when(row.id, lambda r: r["status"] == "sent")

@@ -8,14 +8,11 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from kringloop.database import session_for
-from kringloop.rejections.messages import RejectionInput
 from kringloop.rejections.models import Rejection
-from kringloop.rejections.queries import event
 from kringloop.rejections.rules import recruiting_team_for
 from kringloop.rejections.scheduling import as_rejection
 from kringloop.rejections.schemas import RejectionCreate
 from tests.support.rejections import Recruiting, applicant, rejection
-from workflows.rejection import RejectionWorkflow
 
 
 async def test_a_rejection_on_hold_in_its_own_workflow_is_cancelled_by_that_workflow(
@@ -26,14 +23,7 @@ async def test_a_rejection_on_hold_in_its_own_workflow_is_cancelled_by_that_work
     recruiter = recruiting_team_for(kringloop.org, "nl").lead
     row = as_rejection(payload, recruiter, actor="admin", now=datetime.now(UTC))
     assert row.mailing_id is None, "stored the way the intake stored it before mailings"
-    with session_for(kringloop.engine) as session:
-        session.add(row)
-        session.add(event(row.id, "received", "received", at=row.created_at, actor="admin"))
-        session.commit()
-    await kringloop.env.client.start_workflow(
-        RejectionWorkflow.run, RejectionInput(rejection_id=row.id), id=row.id,
-        task_queue=kringloop.settings.task_queue)
-    recruiting.follow(row.id)
+    await recruiting.start_as_before_mailings(row)
     await recruiting.rejection_when(row.id, lambda r: r["send_at"])
 
     cancelled = await recruiting.cancel(row.id)

@@ -18,11 +18,14 @@ from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
 
 from kringloop.database import session_for
+from kringloop.rejections.messages import RejectionInput
 from kringloop.rejections.models import Rejection
+from kringloop.rejections.queries import event
 from kringloop.rejections.rules import mailing_id_for
 from tests.support.kringloop import ADMIN, Kringloop
 from tests.support.pages import element
 from tests.support.web import Browser
+from workflows.rejection import RejectionWorkflow
 
 CERTIFICATE = ("Voor deze rol is het diploma Fietstechnicus niveau 3 nodig, en dat heb je "
                "(nog) niet.")
@@ -56,6 +59,18 @@ class Recruiting:
     def follow(self, *workflow_ids: str | None) -> None:
         """Workflows to stop when the test ends (a leftover one holds the simulated clock)."""
         self.kringloop.started.extend(w for w in workflow_ids if w)
+
+    async def start_as_before_mailings(self, row: Rejection) -> None:
+        """Store `row` and start its own RejectionWorkflow, as the intake did before vacancy
+        mailings existed (such rejections still run)."""
+        with session_for(self.kringloop.engine) as session:
+            session.add(row)
+            session.add(event(row.id, "received", "received", at=row.created_at, actor="admin"))
+            session.commit()
+        await self.kringloop.env.client.start_workflow(
+            RejectionWorkflow.run, RejectionInput(rejection_id=row.id), id=row.id,
+            task_queue=self.kringloop.settings.task_queue)
+        self.follow(row.id)
 
     async def reject(self, body: dict[str, Any], headers: dict[str, str] = ADMIN
                      ) -> httpx.Response:
