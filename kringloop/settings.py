@@ -312,6 +312,13 @@ class Settings(BaseSettings):
         return (parse_payload_key(self._generated_secret("payload_key", make=lambda: (
             f"local-{secrets.token_hex(4)}:{base64.b64encode(os.urandom(32)).decode()}"))),)
 
+    @staticmethod
+    def named_secret(variable: str) -> str | None:
+        """A secret the organisation file names by its environment variable (a survey tool's
+        signing secret or API token): read when used, so a rotated value needs no restart
+        of the file, and never kept in the file itself. None when unset or empty."""
+        return os.environ.get(variable) or None
+
 
 class SettingsError(Exception):
     """Settings that cannot be used, explained in one line."""

@@ -173,6 +173,53 @@ class Adoption(Strict):
     member: Email
 
 
+SourceKind = Literal["typeform", "delighted", "tally", "formbricks", "surveymonkey", "qualtrics"]
+TOOL_NAMES = {"typeform": "Typeform", "delighted": "Delighted", "tally": "Tally",
+              "formbricks": "Formbricks", "surveymonkey": "SurveyMonkey", "qualtrics": "Qualtrics"}
+# Tools whose webhook names a response without its answers: Kringloop fetches them.
+FETCHING_KINDS = ("surveymonkey", "qualtrics")
+# What a source's `fields` may map: a response's parts as POST /api/responses names them.
+SOURCE_FIELDS = ("score", "comment", "answered_at", "respondent.id", "respondent.email",
+                 "respondent.name", "respondent.phone", "respondent.language",
+                 "respondent.segment")
+ENVIRONMENT_VARIABLE = r"^[A-Z][A-Z0-9_]*$"
+
+
+class SurveySource(Strict):
+    """A survey tool that posts its own webhooks to /api/hooks/NAME (kringloop/sources)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)
+    kind: SourceKind
+    program: Program
+    # The tool's signing secret is read from this environment variable, never from the file.
+    secret_env: str | None = Field(default=None, pattern=ENVIRONMENT_VARIABLE)
+    # Our field (`score`, `respondent.email`, …) to the tool's own identifier for it.
+    fields: dict[str, str] = {}
+    # SurveyMonkey and Qualtrics: where their API is, and the variable holding its token.
+    api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    api_token_env: str | None = Field(default=None, pattern=ENVIRONMENT_VARIABLE)
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        for ours, theirs in fields.items():
+            if ours not in SOURCE_FIELDS:
+                raise ValueError(f"unknown field {ours!r}; one of {', '.join(SOURCE_FIELDS)}")
+            if not theirs.strip():
+                raise ValueError(f"fields.{ours} must name the tool's identifier")
+        return fields
+
+    @model_validator(mode="after")
+    def _can_fetch(self) -> SurveySource:
+        if self.kind in FETCHING_KINDS and self.api_token_env is None:
+            raise ValueError(f"a {self.kind} source needs api_token_env: its webhook names a "
+                             "response without the answers, which Kringloop fetches")
+        if self.kind == "qualtrics" and self.api_url is None:
+            raise ValueError("a qualtrics source needs api_url, with your data center: "
+                             "https://<datacenter>.qualtrics.com/API/v3")
+        return self
+
+
 class Organisation(Strict):
     name: str = "Kringloop"
     default_language: Language = "nl"
@@ -180,6 +227,7 @@ class Organisation(Strict):
     teams: list[LoyaltyTeam] = Field(min_length=1)
     admins: list[Admin] = []
     adopted: list[Adoption] = []
+    sources: list[SurveySource] = []
     # Reports never show a group with fewer answers than this (kringloop/reports/nps.py).
     report_min_group_size: int = Field(default=5, ge=1)
 
@@ -201,10 +249,20 @@ class Organisation(Strict):
             if not catch_all:
                 raise ValueError(f"programs.{program}: no team has a route for it without "
                                  "conditions, so some of its cases could not be routed")
+        names = [s.name for s in self.sources]
+        if len(names) != len(set(names)):
+            raise ValueError("sources: each source needs its own name (it is in its URL)")
+        for index, source in enumerate(self.sources):
+            if source.program not in self.programs:
+                raise ValueError(f"sources[{index}].program: {source.program!r} is not a "
+                                 "program of this organisation")
         for index, adoption in enumerate(self.adopted):
             if adoption.member not in self.member_emails:
                 raise ValueError(f"adopted[{index}].member: unknown member {adoption.member}")
         return self
+
+    def source(self, name: str) -> SurveySource | None:
+        return next((s for s in self.sources if s.name == name), None)
 
     def team(self, team_id: str) -> LoyaltyTeam:
         return next(t for t in self.teams if t.id == team_id)

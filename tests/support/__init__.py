@@ -12,5 +12,8 @@ files hold those), one module a subject:
 - deployment: the Dockerfile and docker-compose.yml read without Docker, the image's file
   tree built from the Dockerfile's own lines
 - tls_proxy: a certificate authority and a TLS front for the dev server (mTLS, ALPN h2)
+- survey_tools: each survey tool's webhook signature, worked out from its documentation, and
+  a delivery posted as the tool would to the example organisation's sources
+- survey_tool_apis: SurveyMonkey's and Qualtrics' response APIs as a local HTTP server
 - intake, enps, cases, rejections, reports, working_days: the domains' building blocks
 """

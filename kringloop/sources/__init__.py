@@ -1,0 +1,1 @@
+"""Survey tools' own webhooks (Typeform, Delighted, Tally, Formbricks, SurveyMonkey, Qualtrics)."""
