@@ -17,6 +17,7 @@ from activities.erasure import ErasureActivities
 from activities.mail import MailActivities
 from activities.rejection_mailing import RejectionMailingActivities
 from activities.rejections import RejectionActivities
+from activities.sources import SourceActivities
 from kringloop.org.organisation import Organisation
 from kringloop.settings import Settings
 from workflows.case import CaseWorkflow
@@ -24,10 +25,11 @@ from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
 from workflows.rejection import RejectionWorkflow
 from workflows.rejection_mailing import RejectionMailingWorkflow
 from workflows.retention import RetentionWorkflow
+from workflows.survey_fetch import SurveyFetchWorkflow
 
 # RejectionWorkflow sends the rejections made before vacancy mailings; it stays for them.
 WORKFLOWS = [CaseWorkflow, RejectionMailingWorkflow, RejectionWorkflow, DailyDigestWorkflow,
-             WeeklySpotlightWorkflow, RetentionWorkflow]
+             WeeklySpotlightWorkflow, RetentionWorkflow, SurveyFetchWorkflow]
 
 
 def worker_tuning(*, strict_sandbox: bool = False) -> dict[str, Any]:
@@ -71,10 +73,12 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
     mailing_activities = RejectionMailingActivities(engine=engine, org=org, settings=settings)
     digest_activities = DigestActivities(engine=engine, org=org, settings=settings)
     erasure_activities = ErasureActivities(engine=engine, outbox=outbox)
+    source_activities = SourceActivities(client=client, engine=engine, org=org,
+                                         settings=settings)
     return KringloopWorker(
         client,
         org_readers=[case_activities, mail_activities, rejection_activities, mailing_activities,
-                     digest_activities],
+                     digest_activities, source_activities],
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[
@@ -95,6 +99,7 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
             digest_activities.send_digest,
             digest_activities.send_spotlight,
             erasure_activities.purge_expired_personal_data,
+            source_activities.fetch_and_take_in,
         ],
         **worker_tuning(strict_sandbox=strict_sandbox),
     )

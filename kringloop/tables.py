@@ -11,5 +11,6 @@ from kringloop.mail import models as mail  # noqa: F401
 from kringloop.rejections import models as rejections  # noqa: F401
 from kringloop.responses import models as responses  # noqa: F401
 from kringloop.security import models as security  # noqa: F401
+from kringloop.sources import models as sources  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         Note,
         Reassignment,
         Resolution,
+        RespondentUpdate,
         ResurveyScore,
         TimelineRecord,
         case_id_for,
@@ -207,6 +208,19 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
     def record_resurvey_score(self, answer: ResurveyScore) -> None:
         if self.resurvey_score is None and 0 <= answer.score <= 10:
             self.resurvey_score = answer.score
+
+    @workflow.signal
+    async def respondent_updated(self, update: RespondentUpdate) -> None:
+        """The survey tool sent more of the answer: on the timeline, and the member working
+        the case hears of it (the comment may change what they say on the phone)."""
+        await workflow.wait_condition(lambda: self.plan is not None)  # the case row exists
+        if self.status == "closed" or self.erased:
+            return
+        await workflow.execute_activity_method(cases.record_timeline, TimelineRecord(
+            case_id=self.case_id, step=self._step("respondent-update"), actor="respondent",
+            kind="respondent_update", detail=update.detail()), **DATABASE_STEP)
+        if self.resolution is None:
+            self._mail("respondent_update")
 
     @workflow.query
     def state(self) -> CaseState:

@@ -24,6 +24,14 @@ MAIL_DELIVERY: dict[str, Any] = {
                                 non_retryable_error_types=["EmailRejected", "NoAddress"]),
 }
 
+# A survey tool's API that is down or refuses our token is asked again, less and less often,
+# for as long as it takes: the notification is all we have of the response.
+SURVEY_FETCH: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2,
+                                maximum_interval=timedelta(minutes=30)),
+}
+
 
 def refusal(message: str, *, field: str | None = None, closed: bool = False) -> ApplicationError:
     """An action the case refuses, for good (an update validator's answer): the message for the

@@ -49,6 +49,8 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
         "respondent_name": origin.name,
         "assignee_name": assignee.name if assignee else None,
         "score": case.score,
+        # The answer's score now: a survey tool may have sent a changed one since.
+        "score_now": None if isinstance(origin, FeedbackCallRequest) else origin.score,
         "program": case.program,
         "comment": origin.comment,
         "callback_due_at": case.callback_due_at,
@@ -73,7 +75,7 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
         to = Recipient(team.lead.name, team.lead.email, team.lead.language)
         context["lead_name"] = team.lead.name
         reply_to = None
-    else:  # assignment, reminder: to the member working the case
+    else:  # assignment, reminder, respondent_update: to the member working the case
         assert assignee is not None
         to = Recipient(assignee.name, assignee.email, assignee.language)
         context |= {"member_name": assignee.name, "reassigned": reassigned}

@@ -11,7 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from kringloop.cases.messages import CaseInput, ResurveyScore, case_id_for
+from kringloop.cases.messages import CaseInput, RespondentUpdate, ResurveyScore, case_id_for
 from kringloop.refusal import Refused
 from workflows.case import CaseWorkflow
 
@@ -62,3 +62,13 @@ async def tell_resurvey_score(client: Client, case_id: str, score: int) -> None:
             CaseWorkflow.record_resurvey_score, ResurveyScore(score=score))
     except RPCError:
         pass  # the case has closed; the answer is stored all the same
+
+
+async def tell_respondent_update(client: Client, case_id: str, update: RespondentUpdate) -> bool:
+    """More of the answer, for the case it opened; False when that case has ended (the answer
+    is stored all the same)."""
+    try:
+        await client.get_workflow_handle(case_id).signal(CaseWorkflow.respondent_updated, update)
+    except RPCError:
+        return False
+    return True

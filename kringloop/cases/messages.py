@@ -140,6 +140,25 @@ class ResurveyScore:
 
 
 @dataclass(frozen=True)
+class RespondentUpdate:
+    """More of the answer that opened the case, sent later by the survey tool (Delighted sends
+    the comment in an update): the new comment, and the score if it changed."""
+
+    comment: str | None = None
+    score_before: int | None = None
+    score: int | None = None
+
+    def detail(self) -> str:
+        """What the timeline says."""
+        parts = []
+        if self.score is not None:
+            parts.append(f"score changed from {self.score_before} to {self.score}")
+        if self.comment:
+            parts.append(f"comment: {self.comment}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class ActionRecord:
     """A validated action to store on the case (the activity applies it in one transaction):
     the team's, or an anonymous employee's message through the relay."""

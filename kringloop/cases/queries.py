@@ -80,6 +80,8 @@ def case_public(*, session: Session, case_id: str) -> CasePublic | None:
         respondent={"id": response.respondent_id, "name": response.name,
                     "email": response.email, "phone": response.phone,
                     "language": response.language, "segment": response.segment},
+        **({} if isinstance(response, FeedbackCallRequest)
+           else {"source": response.source, "tool": response.tool}),
         team=case.team_id,
         assignee=AssigneePublic(name=case.assignee_name, email=case.assignee_email)
         if case.assignee_email and case.assignee_name else None,

@@ -34,6 +34,9 @@ class CasePublic(BaseModel):
     category: Category | None
     comment: str | None
     respondent: dict[str, str | None]
+    # Where the answer came in: "api", "import", or a survey tool's source (then `tool` is set).
+    source: str | None = None
+    tool: str | None = None
     team: str | None
     assignee: AssigneePublic | None
     opened_at: datetime

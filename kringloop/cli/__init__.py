@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from kringloop.cli import bench, demo, erasure, people, report, running, spreadsheets
+from kringloop.cli import bench, demo, erasure, people, report, running, sources, spreadsheets
 
 app = typer.Typer(help="Kringloop: every low score becomes a case, until the loop is closed.",
                   no_args_is_help=True, add_completion=False)
@@ -23,6 +23,8 @@ app.add_typer(bench.commands)
 app.add_typer(people.member_app, name="member")
 app.add_typer(people.token_app, name="token")
 app.add_typer(running.db_app, name="db")
+app.add_typer(sources.sources_app, name="sources")
+app.add_typer(sources.hooks_app, name="hooks")
 
 __all__ = ["app", "main"]
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client
 
 from kringloop.cases import flows
-from kringloop.cases.messages import CaseInput, case_id_for
+from kringloop.cases.messages import CaseInput, RespondentUpdate, case_id_for
 from kringloop.database import session_for
 from kringloop.intake.schemas import IntakeResult, ResponseCreate
 from kringloop.org.organisation import Organisation
@@ -23,6 +23,7 @@ from kringloop.responses.models import SurveyResponse, category_of
 class Intake:
     result: IntakeResult
     created: bool
+    updated: bool = False
 
 
 def kept_response_id(payload: ResponseCreate, *, key: str) -> str:
@@ -35,7 +36,7 @@ def _to_the_hour(moment: datetime) -> datetime:
 
 
 def _record_for(payload: ResponseCreate, org: Organisation, *, response_id: str,
-                source: str) -> SurveyResponse:
+                source: str, tool: str | None) -> SurveyResponse:
     respondent = payload.respondent
     meta = payload.meta or {}
     language = (respondent.language if respondent else None) or org.default_language
@@ -45,7 +46,7 @@ def _record_for(payload: ResponseCreate, org: Organisation, *, response_id: str,
         id=response_id, program=payload.program, score=payload.score,
         category=category_of(payload.score), comment=payload.comment, language=language,
         segment=segment, answered_at=payload.answered_at or datetime.now(UTC),
-        received_at=datetime.now(UTC), source=source, meta=meta,
+        received_at=datetime.now(UTC), source=source, tool=tool, meta=meta,
         case_id=case_id_for(response_id) if needs_case else None,
     )
     if stays_anonymous(payload.program, meta):
@@ -76,7 +77,7 @@ async def start_case(client: Client, row: SurveyResponse, *, task_queue: str) ->
 
 async def receive_response(
     payload: ResponseCreate, *, engine: Engine, client: Client, org: Organisation,
-    task_queue: str, id_key: str, source: str = "api",
+    task_queue: str, id_key: str, source: str = "api", tool: str | None = None,
 ) -> Intake:
     """Store the response and open its case. The same response id again changes nothing.
     `id_key` hashes an anonymous answer's id (`kept_response_id`): the signing key.
@@ -87,12 +88,12 @@ async def receive_response(
     response_id = kept_response_id(payload, key=id_key)
     # The database work runs in a thread (never on the event loop), and holds no connection
     # across an await: a burst of repeated deliveries would otherwise empty the pool.
-    existing = await asyncio.to_thread(_stored, engine, response_id)
+    existing = await asyncio.to_thread(stored_response, engine, response_id)
     if existing is not None:
         if existing.case_id:
             await start_case(client, existing, task_queue=task_queue)
         return Intake(result_of(existing), created=False)
-    row = _record_for(payload, org, response_id=response_id, source=source)
+    row = _record_for(payload, org, response_id=response_id, source=source, tool=tool)
     winner = await asyncio.to_thread(_store, engine, row)
     if winner is not None:  # a concurrent delivery of the same response won
         return Intake(result_of(winner), created=False)
@@ -105,7 +106,44 @@ async def receive_response(
     return Intake(result_of(row), created=True)
 
 
-def _stored(engine: Engine, response_id: str) -> SurveyResponse | None:
+async def update_response(payload: ResponseCreate, *, engine: Engine, client: Client,
+                          id_key: str) -> Intake | None:
+    """A later delivery of a response we have (Delighted's `survey_response.updated`): a new
+    comment or a changed score is kept and told to its open case, never opening a second one.
+    None when the response is not here yet (the update outran its creation)."""
+    response_id = kept_response_id(payload, key=id_key)
+    changed = await asyncio.to_thread(_apply_update, engine, response_id, payload)
+    if changed is None:
+        return None
+    row, update = changed
+    if update is not None and row.case_id:
+        await flows.tell_respondent_update(client, row.case_id, update)
+    return Intake(result_of(row), created=False, updated=update is not None)
+
+
+def _apply_update(engine: Engine, response_id: str, payload: ResponseCreate
+                  ) -> tuple[SurveyResponse, RespondentUpdate | None] | None:
+    with session_for(engine) as session:
+        row = session.get(SurveyResponse, response_id)
+        if row is None:
+            return None
+        # A tool sends the whole response again: only what is new counts, and an update that
+        # leaves the comment out (Delighted's, for a changed score) does not erase it.
+        comment = payload.comment if payload.comment and payload.comment != row.comment else None
+        rescored = payload.score != row.score
+        if comment is None and not rescored:
+            return row, None
+        update = RespondentUpdate(comment=comment, score_before=row.score if rescored else None,
+                                  score=payload.score if rescored else None)
+        row.comment = comment or row.comment
+        row.score, row.category = payload.score, category_of(payload.score)
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row, update
+
+
+def stored_response(engine: Engine, response_id: str) -> SurveyResponse | None:
     with session_for(engine) as session:
         return session.get(SurveyResponse, response_id)
 

@@ -24,3 +24,13 @@ class OutboxMessage(SQLModel, table=True):
     error: str | None = None
     created_at: datetime = moment_column(nullable=False)
     sent_at: datetime | None = moment_column(nullable=True)
+
+
+class Suppression(SQLModel, table=True):
+    """An address that asked for no more email (a survey tool's unsubscribe): every later
+    email to it is withheld, and says so on its loop's timeline."""
+
+    email: str = Field(primary_key=True, max_length=254, description="in lower case")
+    reason: str
+    source: str | None = None
+    since: datetime = moment_column(nullable=False)

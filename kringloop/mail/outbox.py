@@ -36,6 +36,7 @@ from kringloop.mail.delivery import (
 from kringloop.mail.messages import EmailReceipt
 from kringloop.mail.models import OutboxMessage
 from kringloop.mail.rendering import Email
+from kringloop.mail.suppression import ALWAYS_SENT, suppressed_among
 from kringloop.settings import Settings
 
 log = logging.getLogger("kringloop.mail")
@@ -108,6 +109,10 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
             # answer was recorded: the server has it. Sending it again would send it twice.
             settled.append(_Settled(sending, "sent"))
             outcomes[key] = (EmailReceipt(key=key, message_id=message_id, sent=True), False)
+        elif status == "suppressed":  # the address unsubscribed: withheld, and recorded so
+            settled.append(_Settled(sending, "failed", error))
+            outcomes[key] = (EmailReceipt(key=key, message_id=message_id, sent=False,
+                                          error=error), False)
     try:
         for sending in batch:
             if sending.outgoing.key in outcomes:
@@ -213,7 +218,8 @@ _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 def _claim(engine: Engine, outgoings: Sequence[Outgoing], sender: str) -> dict[str, _Found]:
     """Every email's outbox row, written on first sight and counted as a try unless it is
-    settled. Plain statements, one transaction for the batch: this runs for every email."""
+    settled; one still to send to an address that unsubscribed is found "suppressed". Plain
+    statements, one transaction for the batch: this runs for every email."""
     keys = [o.key for o in outgoings]
     with engine.begin() as connection:
         found = {row.key: _Found(row.status, row.message_id, row.error)
@@ -232,6 +238,12 @@ def _claim(engine: Engine, outgoings: Sequence[Outgoing], sender: str) -> dict[s
                  "message_id": message_id_for(o.key, sender), "status": "pending", "tries": 1,
                  "error": None, "created_at": now, "sent_at": None} for o in new.values()])
             found |= {key: _Found("pending", message_id_for(key, sender), None) for key in new}
+        to_send = [o for o in outgoings
+                   if found[o.key].status == "pending" and o.kind not in ALWAYS_SENT]
+        withheld = suppressed_among(connection, {o.to.email for o in to_send})
+        for o in to_send:
+            if (reason := withheld.get(o.to.email.lower())) is not None:
+                found[o.key] = _Found("suppressed", found[o.key].message_id, reason)
     return found
 
 

@@ -25,6 +25,7 @@ KINDS = (
     "acknowledgement",
     "assignment",
     "reminder",
+    "respondent_update",
     "escalation",
     "unreachable",
     "closing",

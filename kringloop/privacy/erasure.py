@@ -36,6 +36,7 @@ from kringloop.privacy.footprints import (
 )
 from kringloop.privacy.messages import ERASED_ON_REQUEST
 from kringloop.rejections.queries import cancel_scheduled
+from kringloop.sources.deliveries import forget_kept_requests
 
 log = logging.getLogger("kringloop.erasure")
 
@@ -115,6 +116,9 @@ def purge_expired(*, engine: Engine, now: datetime, months: int, outbox: Path | 
         summary = erase_footprint(
             session=session, found=found, outbox=messages, at=now, actor="kringloop",
             why=f"personal data erased after the {months}-month retention period")
+        summary.hook_deliveries = forget_kept_requests(
+            session=session, before=retention_cutoff(now, months))
+        session.commit()
     wipe_erased_traces(engine)
     summary.mail_copies = remove_mail_copies(outbox, copies)
     log.info("retention purge", extra=summary.model_dump())

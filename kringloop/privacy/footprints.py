@@ -47,6 +47,7 @@ class ErasureSummary(BaseModel):
     adoptions: int = 0
     running_workflows: int = 0
     mail_copies: int = 0
+    hook_deliveries: int = 0  # survey tools' requests kept for a replay
 
     @property
     def found(self) -> bool:

@@ -37,7 +37,10 @@ class SurveyResponse(SQLModel, table=True):
     segment: str | None = None
     answered_at: datetime = moment_column(nullable=False)
     received_at: datetime = moment_column(nullable=False)
+    # Where it came from: "api", "import", or a survey tool's source in the organisation file
+    # (then `tool` names the tool: typeform, delighted, …).
     source: str = "api"
+    tool: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     case_id: str | None = Field(default=None, index=True)
     resurvey_of: str | None = Field(default=None, index=True)

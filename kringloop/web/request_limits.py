@@ -1,6 +1,7 @@
 """Requests turned away at the door, before any route reads them: a body over the size limit
-(413), a JSON API call whose body is not JSON (415), an address holding a NUL character (which
-no id of ours contains, and PostgreSQL refuses in text).
+(413), a JSON API call whose body is not JSON (415; a survey tool's webhook may also be a
+form, as Qualtrics posts), an address holding a NUL character (which no id of ours contains,
+and PostgreSQL refuses in text).
 
 Pure ASGI, like the security headers: a body announced too large is refused without reading a
 byte of it; one of unknown length (chunked) is read only up to the limit.
@@ -17,10 +18,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kringloop.web.errors import refusal
 
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
+HOOKS = "/api/hooks/"
+FORM = "application/x-www-form-urlencoded"
 
 
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.partition(";")[0].strip().lower()
+def _media_type(content_type: str) -> str:
+    return content_type.partition(";")[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json"))
 
@@ -69,8 +75,10 @@ class RequestLimits:
             if int(declared) > self.max_body_bytes:
                 return self._too_large()
         has_body = declared != "0" if declared is not None else "transfer-encoding" in headers
+        media_type = _media_type(headers.get("content-type", ""))
         if (scope["path"].startswith("/api/") and scope["method"] in WITH_BODY and has_body
-                and not _is_json(headers.get("content-type", ""))):
+                and not _is_json(media_type)
+                and not (scope["path"].startswith(HOOKS) and media_type == FORM)):
             return refusal(415, "send the body as JSON, with Content-Type: application/json",
                             "body")
         return None

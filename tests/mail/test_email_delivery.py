@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosmtplib
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
+from kringloop.database import session_for
 from kringloop.mail.delivery import (
     SMTP_TIMEOUT_S,
     Recipient,
@@ -30,6 +32,7 @@ from kringloop.mail.delivery import (
 from kringloop.mail.messages import EmailReceipt
 from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
 from kringloop.mail.rendering import Email
+from kringloop.mail.suppression import suppress
 from kringloop.network import free_port
 from kringloop.org.organisation import Organisation
 from kringloop.resources import CHECKOUT as PROJECT_ROOT
@@ -73,6 +76,41 @@ async def test_a_permanent_refusal_is_final_and_recorded_on_the_case(
     assert not again.sent and not smtp.received, "a refused email is not retried later"
 
 
+async def test_an_address_that_unsubscribed_gets_no_more_email_and_the_case_says_why(
+    assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
+) -> None:
+    with session_for(engine) as session:
+        suppress(session=session, email=LIEKE.upper(), reason="unsubscribed in delighted",
+                 source="nps-winkels", now=datetime(2026, 12, 1, tzinfo=UTC))
+        session.commit()
+    mail = MailActivities(engine=engine, org=org, settings=settings)
+
+    receipt = await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+    again = await ActivityEnvironment().run(mail.send_case_email, acknowledgement(assigned_case))
+
+    assert not receipt.sent and not again.sent and not smtp.received
+    assert "unsubscribed through nps-winkels on 2026-12-01" in (receipt.error or "")
+    [row] = outbox(engine)
+    assert row.status == "failed" and "unsubscribed" in (row.error or "")
+    assert timeline_kinds(engine).count("email_failed") == 1
+
+
+async def test_a_sign_in_link_asked_for_is_sent_even_to_an_unsubscribed_address(
+    engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    with session_for(engine) as session:
+        suppress(session=session, email="mo@example.nl", reason="unsubscribed in delighted",
+                 source=None, now=datetime(2026, 12, 1, tzinfo=UTC))
+        session.commit()
+
+    receipt = await send_once(
+        Outgoing(key="sign-in:mo:1", kind="sign_in", to=Recipient("Mo", "mo@example.nl", "nl")),
+        lambda: Email(subject="Inloggen", text="Je link", html="<p>Je link</p>"), engine=engine,
+        settings=settings, record=lambda *_: None)
+
+    assert receipt.sent and len(smtp.received) == 1
+
+
 async def test_a_temporary_failure_is_retried_and_then_sent_once(
     assigned_case: str, engine: Engine, org: Organisation, settings: Settings, smtp: MailServer,
 ) -> None:
@@ -109,6 +147,7 @@ import asyncio, sys
 from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities
 from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
+from kringloop.mail.suppression import suppress
 from kringloop.cases.messages import CaseEmail
 from kringloop.mail.messages import EmailReceipt
 from kringloop.database import make_engine

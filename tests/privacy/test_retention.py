@@ -17,6 +17,7 @@ from kringloop.rejections.models import Rejection
 from kringloop.responses.models import SurveyResponse
 from kringloop.runtime.schedules import ensure_retention_schedule
 from kringloop.settings import SettingsError, load_settings
+from kringloop.sources.models import HookDelivery
 from tests.support.kringloop import Kringloop
 from workflows.retention import RetentionWorkflow
 
@@ -85,6 +86,29 @@ async def test_loops_that_ended_longer_ago_than_the_retention_period_lose_person
         assert kept is not None and kept.action_taken == "called recent back"
     assert [kind for kind, _ in live.timeline("case-r-oud")] == ["erased"]
     assert await nightly_run(2) == 0, "the next night finds nothing new"
+
+
+async def test_a_survey_tools_request_kept_for_a_replay_is_not_kept_past_retention(
+    live: Kringloop,
+) -> None:
+    now = datetime.now(UTC)
+    with session_for(live.engine) as session:
+        for name, received in (("old", now - 25 * MONTH), ("recent", now - MONTH)):
+            session.add(HookDelivery(
+                id=f"d-{name}", source="nps-webshop", received_at=received, status="unmapped",
+                error="score: no 'nps'", body=b'{"email": "anna@example.nl"}',
+                headers={"content-type": "application/json"}))
+        session.commit()
+
+    await live.env.client.execute_workflow(
+        RetentionWorkflow.run, RetentionRequest(months=24),
+        id=f"retention-{live.settings.task_queue}-hooks", task_queue=live.settings.task_queue)
+
+    with session_for(live.engine) as session:
+        old, recent = session.get(HookDelivery, "d-old"), session.get(HookDelivery, "d-recent")
+        assert old is not None and recent is not None
+        assert old.body is None and old.headers is None and "erased" in (old.error or "")
+        assert recent.body == b'{"email": "anna@example.nl"}', "still there to be replayed"
 
 
 async def test_the_nightly_retention_schedule_is_created_once(live: Kringloop) -> None:

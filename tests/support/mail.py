@@ -128,6 +128,14 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "callback_due_at": CALLBACK_DUE_AT,
             "case_url": case_url,
         },
+        "respondent_update": {
+            "member_name": "Sanne Bakker",
+            "respondent_name": "Anna de Vries",
+            "score": 3,
+            "score_now": 5,
+            "comment": "De monteur kwam twee keer niet opdagen.",
+            "case_url": case_url,
+        },
         "escalation": {
             "lead_name": "Mark Jansen",
             "assignee_name": "Sanne Bakker",

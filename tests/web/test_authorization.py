@@ -11,11 +11,13 @@ the reason why anyone may call it) fails `test_every_route_is_in_the_matrix_or_p
 from __future__ import annotations
 
 import asyncio
+import os
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -34,6 +36,7 @@ from tests.support.intake import settled, unique
 from tests.support.kringloop import ADMIN, Kringloop
 from tests.support.people import INGRID
 from tests.support.rejections import rejection
+from tests.support.survey_tools import EXAMPLES, SECRET_OF, SECRETS, SOURCE_OF, signed
 from tests.support.web import Browser, sign_in_link
 
 WHO = ("anonymous", "other team", "team member", "team lead", "recruiter", "admin")
@@ -289,6 +292,18 @@ async def _responses(world: World, who: str) -> httpx.Response:
     return answer
 
 
+async def _hook(world: World, who: str) -> httpx.Response:
+    """A survey tool's signed delivery (Formbricks' unfinished response: acknowledged, ignored),
+    sent with the caller's token: the tool's signature is what counts, not who holds a token."""
+    client, headers = world.api(who)
+    body = (EXAMPLES / "formbricks_response_created.json").read_bytes()
+    with mock.patch.dict(os.environ, {SECRET_OF["formbricks"]: SECRETS[SECRET_OF["formbricks"]]}):
+        body, signature = signed("formbricks", body)
+        async with client:
+            return await client.post(f"/api/hooks/{SOURCE_OF['formbricks']}", content=body,
+                                     headers=headers | signature)
+
+
 @dataclass(frozen=True)
 class Entry:
     method: str
@@ -407,7 +422,13 @@ ROUTES: dict[str, Entry] = {
                             (303, 403, 403, 403, 403, 200)),
     "outbox message HTML": Entry("GET", "/outbox/{name}/html", page("/outbox/{mail}/html"),
                                  (303, 403, 403, 403, 403, 200)),
+    # Only admins see the survey tools' sources and their deliveries.
+    "sources": Entry("GET", "/sources", page("/sources"), (303, 403, 403, 403, 403, 200)),
     # public: anyone may call these, and for the reason given
+    "survey tool webhook": Entry(
+        "POST", "/api/hooks/{name}", _hook, (200,) * 6,
+        public="survey tools post here, each source signed the tool's way with its secret, or "
+               "the intake token without one (tests/sources/test_hooks.py)"),
     "intake": Entry("POST", "/api/responses", _responses, (201, 201, 201, 201, 201, 201),
                     public="survey tools post here; INTAKE_TOKEN or webhook signatures guard "
                            "it when set (test_intake_api, test_webhook_signatures)"),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from kringloop.org.access import Principal
+from kringloop.org.organisation import TOOL_NAMES
 from kringloop.refusal import Refused
 from kringloop.rejections.rules import may_reject
 from kringloop.services import Services
@@ -53,13 +54,16 @@ def page(request: Request, services: Services, principal: Principal | None, temp
         "flash": request.session.pop("flash", None), "show_team_board": leads_a_team,
         "show_rejections": principal is not None and may_reject(principal, services.org),
         "show_outbox": outbox_open_to(services, principal),
+        "show_sources": principal is not None and principal.is_admin,
+        "tool_names": TOOL_NAMES,
         "organisation": services.org.name, **context,
     }, language=language, status_code=status_code)
 
 
 def problem(request: Request, services: Services, principal: Principal | None, kind: str,
             status_code: int) -> HTMLResponse:
-    """A friendly refusal: not_found, team_board_for_leads, expired_form, outbox_for_admins."""
+    """A friendly refusal: not_found, team_board_for_leads, expired_form, outbox_for_admins,
+    sources_for_admins."""
     return page(request, services, principal, "problem.html", status_code=status_code,
                 problem=kind)
 
