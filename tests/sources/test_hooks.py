@@ -172,7 +172,7 @@ async def test_a_fetch_that_fails_is_shown_and_tried_again_until_the_case_opens(
     assert failing[0].attempts == 1 and "503" in (failing[0].error or "")
     shown = element((await (await signed_in(live, INGRID)).get("/sources")).text,
                     "source-nps-verhuur")
-    assert "failing" in shown and "503 Service Unavailable" in shown, "the admin sees it"
+    assert "ophalen mislukt" in shown and "503 Service Unavailable" in shown, "the admin sees it"
     case_id = f"case-nps-verhuur:{TOOL_IDS['surveymonkey']}"
     live.started.append(case_id)
     await live.case_when(case_id, lambda c: c["assignee"], timeout=40)
@@ -410,7 +410,7 @@ async def test_the_sources_page_shows_each_source_its_address_and_what_became_of
 
     lease = element(page, "source-nps-lease")
     assert "Formbricks" in lease and "/api/hooks/nps-lease" in lease
-    assert 'data-status="ignored">ignored: 1<' in lease
+    assert 'data-status="ignored">genegeerd: 1<' in lease, "in Ingrid's language"
     assert "KRINGLOOP_HOOK_NPS_LEASE" in lease
     assert "/api/hooks/nps-zakelijk" in element(page, "source-nps-zakelijk")
     member = await (await signed_in(live, SANNE)).get("/sources")
