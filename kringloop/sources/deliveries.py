@@ -29,23 +29,30 @@ async def record(engine: Engine, delivery_id: str, source: str, status: str, *,
 
 def _write(engine: Engine, delivery_id: str, source: str, status: str,
            response_id: str | None, error: str | None, delivery: Delivery | None) -> None:
+    with session_for(engine) as session:
+        _settle(session, delivery_id, source, status, response_id=response_id, error=error,
+                delivery=delivery)
+        session.commit()
+
+
+def _settle(session: Session, delivery_id: str, source: str, status: str, *,
+            response_id: str | None = None, error: str | None = None,
+            delivery: Delivery | None = None) -> None:
     """The delivery's row, new or again (a replay, a fetch): the request is kept only while
     it may have to be read again."""
     now = datetime.now(UTC)
-    with session_for(engine) as session:
-        row = session.get(HookDelivery, delivery_id) or HookDelivery(
-            id=delivery_id, source=source, received_at=now, status=status)
-        row.status, row.error = status, error
-        row.response_id = response_id or row.response_id
-        if status in KEEPS_REQUEST:
-            if delivery is not None:
-                row.body = delivery.body
-                row.headers = {name: value for name, value in delivery.headers.items()
-                               if name.lower() not in SECRET_HEADERS}
-        else:
-            row.body, row.headers, row.settled_at = None, None, now
-        session.add(row)
-        session.commit()
+    row = session.get(HookDelivery, delivery_id) or HookDelivery(
+        id=delivery_id, source=source, received_at=now, status=status)
+    row.status, row.error = status, error
+    row.response_id = response_id or row.response_id
+    if status in KEEPS_REQUEST:
+        if delivery is not None:
+            row.body = delivery.body
+            row.headers = {name: value for name, value in delivery.headers.items()
+                           if name.lower() not in SECRET_HEADERS}
+    else:
+        row.body, row.headers, row.settled_at = None, None, now
+    session.add(row)
 
 
 def record_failed_try(engine: Engine, delivery_id: str, error: str) -> None:
@@ -60,15 +67,10 @@ def record_failed_try(engine: Engine, delivery_id: str, error: str) -> None:
 
 def unsubscribe(engine: Engine, delivery_id: str, source: SurveySource, email: str) -> None:
     """The address on the suppression list, and the delivery settled, in one transaction."""
-    now = datetime.now(UTC)
     with session_for(engine) as session:
         suppress(session=session, email=email, reason=f"unsubscribed in {source.kind}",
-                 source=source.name, now=now)
-        row = session.get(HookDelivery, delivery_id) or HookDelivery(
-            id=delivery_id, source=source.name, received_at=now, status="unsubscribed")
-        row.status, row.error, row.body, row.headers, row.settled_at = (
-            "unsubscribed", None, None, None, now)
-        session.add(row)
+                 source=source.name, now=datetime.now(UTC))
+        _settle(session, delivery_id, source.name, "unsubscribed")
         session.commit()
 
 

@@ -13,12 +13,8 @@ from kringloop.sources.catalogue import default_api_url, tool_for
 from kringloop.sources.deliveries import record, record_failed_try
 from kringloop.sources.mapping import response_id_for
 from kringloop.sources.messages import FetchOrder
-from kringloop.sources.reading import FetchLater, ToolApi, UnreadableDelivery
+from kringloop.sources.reading import FetchLater, SecretNotSet, ToolApi, UnreadableDelivery
 from kringloop.sources.taking import take_answers
-
-
-class SecretNotSet(Exception):
-    """The source names a secret variable that is not set: the operator's to fix."""
 
 
 async def fetch_and_take_in(order: FetchOrder, *, services: Services,

@@ -75,6 +75,11 @@ class SignatureRefused(Exception):
     """Why a delivery's signature does not count, in words an integrator can act on."""
 
 
+class SecretNotSet(Exception):
+    """The source names a secret variable (signing secret, API token) that is not set: the
+    operator's to fix, not the tool's."""
+
+
 @dataclass(frozen=True)
 class ToolApi:
     """Where and how to reach a tool's API for `FetchLater` notifications."""

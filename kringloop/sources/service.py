@@ -8,7 +8,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from kringloop.intake.service import stored_response
+from kringloop.intake.service import result_of, stored_response
 from kringloop.mail.suppression import suppressible
 from kringloop.org.organisation import SurveySource
 from kringloop.services import Services
@@ -16,7 +16,6 @@ from kringloop.settings import Settings
 from kringloop.sources import flows
 from kringloop.sources.catalogue import tool_for
 from kringloop.sources.deliveries import kept_unmapped, record, unsubscribe
-from kringloop.sources.fetching import SecretNotSet
 from kringloop.sources.mapping import response_from, response_id_for
 from kringloop.sources.messages import FetchOrder
 from kringloop.sources.models import HookDelivery
@@ -25,13 +24,13 @@ from kringloop.sources.reading import (
     Delivery,
     FetchLater,
     Ignored,
+    SecretNotSet,
     UnreadableDelivery,
     Unsubscribe,
 )
 from kringloop.sources.taking import HookAnswer, take_answers, unmapped
 
-__all__ = ["HookAnswer", "SecretNotSet", "check_signature", "receive_hook", "replay_unmapped",
-           "try_sample"]
+__all__ = ["HookAnswer", "check_signature", "receive_hook", "replay_unmapped", "try_sample"]
 
 
 def check_signature(source: SurveySource, delivery: Delivery, *, settings: Settings,
@@ -114,8 +113,7 @@ async def _fetch_later(source: SurveySource, notice: FetchLater, delivery: Deliv
     if have is not None:
         await record(services.engine, delivery_id, source.name, "repeat",
                      response_id=response_id)
-        return HookAnswer(200, {"response_id": response_id, "category": have.category,
-                                "case_id": have.case_id, "status": "repeat"})
+        return HookAnswer(200, result_of(have).model_dump(mode="json") | {"status": "repeat"})
     # Recorded first: the workflow's failed tries are written on this row.
     await record(services.engine, delivery_id, source.name, "fetching",
                  response_id=response_id, delivery=delivery)

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from kringloop.org.organisation import SurveySource
 from kringloop.refusal import Refused
-from kringloop.sources.reading import Delivery, SignatureRefused
-from kringloop.sources.service import SecretNotSet, check_signature, receive_hook
+from kringloop.sources.reading import Delivery, SecretNotSet, SignatureRefused
+from kringloop.sources.service import check_signature, receive_hook
 from kringloop.web.deps import Credentials, ServicesDep, require_intake
 from kringloop.web.rate_limits import limit_intake
 
