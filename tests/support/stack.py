@@ -21,7 +21,9 @@ from kringloop.network import free_port
 from tests.support.command import KRINGLOOP, clean_environment
 
 ADMIN_TOKEN = "end-to-end-admin"  # what `kringloop_up` sets unless told otherwise
-ANNA = {"name": "Anna de Vries", "email": "anna.e2e@example.nl", "language": "nl"}  # detractor
+# A detractor; her address is as long as real ones get, for the phone-width check.
+ANNA = {"name": "Anna de Vries", "email": "anna.devries-vandenberg.e2e@klantenservice.example.nl",
+        "language": "nl"}
 
 
 @dataclass

@@ -34,6 +34,10 @@ async def test_a_team_member_signs_in_by_email_and_works_a_case_to_the_closing_e
     await row.locator(f'a[href="/cases/{case_id}"]').click()
     await expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))
     await expect(page.locator("#case-status")).to_be_visible()
+    # On a phone the page reflows: a long address wraps, nothing scrolls sideways.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 900})
     attempts = page.locator('#timeline li[data-kind="callback_attempt"]')
     await expect(attempts).to_have_count(0)
 
