@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from kringloop.cases import steps
+from kringloop.cases import booking, steps
 from kringloop.cases.emails import NoAddress
 from kringloop.cases.messages import (
     ActionRecord,
     AssignRequest,
+    BookingRecord,
     CallbackPlan,
     CallbackRequest,
     CaseInput,
     CasePlan,
     Member,
     TimelineRecord,
+    WorkingMoment,
+    WorkingSpan,
 )
 from kringloop.org.organisation import Organisation
 
@@ -79,6 +83,15 @@ class CaseActivities:
                                   time_scale=self.time_scale)
 
     @activity.defn
+    async def working_moment(self, request: WorkingMoment) -> datetime:
+        """A moment in the team's working time (a short local step: no database)."""
+        return steps.working_moment(org=self.org, request=request, time_scale=self.time_scale)
+
+    @activity.defn
+    async def working_hours_between(self, span: WorkingSpan) -> float:
+        return steps.working_hours_between(org=self.org, span=span, time_scale=self.time_scale)
+
+    @activity.defn
     async def record_timeline(self, record: TimelineRecord) -> None:
         await off_the_loop(steps.record_timeline, engine=self.engine, record=record,
                            now=activity.info().scheduled_time)
@@ -91,7 +104,14 @@ class CaseActivities:
                            now=activity.info().scheduled_time)
 
     @activity.defn
-    async def record_resurvey(self, case_id: str, score: int) -> bool:
+    async def record_resurvey(self, case_id: str, score: int, step: str = "resurvey-score"
+                              ) -> bool:
         """Link the re-survey score to the case; True when a detractor has recovered."""
         return await off_the_loop(steps.record_resurvey, engine=self.engine, case_id=case_id,
-                                  score=score, now=activity.info().scheduled_time)
+                                  score=score, now=activity.info().scheduled_time, step=step)
+
+    @activity.defn
+    async def record_booking(self, record: BookingRecord) -> None:
+        """The respondent's chosen time becomes the callback's due time."""
+        await off_the_loop(booking.record_booking, engine=self.engine, record=record,
+                           now=activity.info().scheduled_time)

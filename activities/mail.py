@@ -26,7 +26,8 @@ class MailActivities:
         """The email composed from the case as it stands now, and its template."""
         case, origin = steps.load_case(engine=self.engine, case_id=order.case_id)
         letter = emails.compose(kind=order.kind, case=case, origin=origin, org=self.org,
-                                settings=self.settings, reassigned=order.reassigned)
+                                settings=self.settings, reassigned=order.reassigned,
+                                sequence=order.sequence)
         return letter, emails.template_for(order.kind, origin)
 
     @activity.defn

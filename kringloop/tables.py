@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from kringloop import database  # noqa: F401  (the health probe)
+from kringloop.cases import absences  # noqa: F401
 from kringloop.cases import models as cases  # noqa: F401
 from kringloop.mail import models as mail  # noqa: F401
 from kringloop.rejections import models as rejections  # noqa: F401

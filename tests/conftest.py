@@ -36,6 +36,7 @@ pytest.register_assert_rewrite("tests.support")
 
 from tests.support.kringloop import ADMIN, HISTORIES, Kringloop  # noqa: E402
 from tests.support.mail import LIEKE, MailServer  # noqa: E402
+from tests.support.working_days import round_the_clock  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -120,8 +121,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def org() -> Organisation:
+def example_org() -> Organisation:
     return load_organisation(DEFAULT_ORG_FILE)
+
+
+@pytest.fixture
+def org(request: pytest.FixtureRequest, example_org: Organisation) -> Organisation:
+    """The example organisation, its teams working round the clock: a test that is not about
+    working hours must not wait for the morning when it runs at night. Tests marked
+    `office_hours` get the teams as the file has them (09:00-17:00 on working days)."""
+    if request.node.get_closest_marker("office_hours"):
+        return example_org
+    return round_the_clock(example_org)
 
 
 @pytest.fixture

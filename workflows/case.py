@@ -17,9 +17,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.mail import MailActivities
     from kringloop.cases.messages import (
         CALLBACK_OUTCOMES,
+        RESPONDENT_KINDS,
         ActionRecord,
         AssignRequest,
+        BookingRecord,
         CallbackAttempt,
+        CallbackBooking,
         CallbackRequest,
         CaseEmail,
         CaseInput,
@@ -27,17 +30,24 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         Member,
         Note,
+        Pause,
         Reassignment,
         Resolution,
         RespondentUpdate,
+        Resume,
         ResurveyScore,
         TimelineRecord,
+        WorkingMoment,
+        WorkingSpan,
         case_id_for,
     )
     from workflows.case_erasure import CaseErasure
-    from workflows.policies import DATABASE_STEP, MAIL_DELIVERY
+    from workflows.policies import DATABASE_STEP, MAIL_DELIVERY, WORKING_TIME
     from workflows.policies import refusal as _refuse
     from workflows.relay import EmployeeRelay
+
+# A re-survey score at or below this is still a detractor's: the case reopens once.
+LOW_SCORE = 6
 
 cases = CaseActivities
 mail = MailActivities
@@ -56,12 +66,24 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self.resolution: Resolution | None = None
         self.resurvey_score: int | None = None
         self.status = "open"
+        self.reopened = False
         self._counters: dict[str, int] = {}
         self._outgoing: list[CaseEmail] = []
+        # The working-hours clock (cases opened before it count clock hours, as they did).
+        self._working_clock = False
+        self._case: CaseInput | None = None
+        self._clock_stage = "member"  # then "escalated", "colleague", "lead"
+        self._clock_changed = False  # paused, resumed or booked: the clock looks again
+        self._colleague_due_at: datetime | None = None
+        self.paused_at: datetime | None = None
+        self._status_before_pause = "assigned"
+        self._mail_waiting_for_working_hours: set[asyncio.Task[None]] = set()
 
     @workflow.run
     async def run(self, case: CaseInput) -> str:
         self.case_id = case_id_for(case.response_id)
+        self._working_clock = workflow.patched("working-hours-clock")
+        self._case = case
         self._mailer = asyncio.create_task(self._deliver_mail())
         await workflow.execute_activity_method(cases.open_case, case, **DATABASE_STEP)
         self.plan = await workflow.execute_activity_method(
@@ -75,19 +97,28 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self._mail("assignment")
         self._mail_respondent("acknowledgement")
 
-        await self._hold_callback_deadline()
-        while self.resolution is None:
-            await workflow.wait_condition(
-                lambda: self.resolution is not None or self._owes_unreachable_mail())
-            if self._owes_unreachable_mail():
-                self.unreachable_mailed = True
-                self._mail_respondent("unreachable")
+        while True:
+            if self._working_clock:
+                await self._keep_callback_promise()
+            else:
+                await self._hold_callback_deadline()
+            while self.resolution is None:
+                await workflow.wait_condition(
+                    lambda: self.resolution is not None or self._owes_unreachable_mail())
+                if self._owes_unreachable_mail():
+                    self.unreachable_mailed = True
+                    self._mail_respondent("unreachable")
 
-        self._mail_respondent("closing")
-        if self.plan.respondent_contactable and not self.erased:
-            await self._resurvey()
+            self._mail_respondent("closing")
+            if not (self.plan.respondent_contactable and not self.erased):
+                break
+            still_low = await self._resurvey()
+            if not (still_low and self._working_clock and not self.reopened):
+                break
+            await self._reopen_to_the_lead()
         await self._record("closed", "closed", status="closed")
-        await workflow.wait_condition(lambda: not self._outgoing)
+        await workflow.wait_condition(
+            lambda: not self._outgoing and not self._mail_waiting_for_working_hours)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._mailer.cancel()
         return self.status
@@ -115,25 +146,132 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
                                callback_due_at=self.due_at)
             self._mail("assignment", reassigned=True)
 
-    async def _resurvey(self) -> None:
+    async def _keep_callback_promise(self) -> None:
+        """The callback promise, counted in the team's working time. The member is reminded
+        before the due time and the lead told at it; after a grace period a colleague takes
+        the case with a grace period of their own, and when that runs out too the lead owns
+        the case, told once. The time promised to the respondent stays, so the case stays
+        overdue until the call; waiting on the respondent stops the clock."""
+        assert self.plan is not None
+        reminded_for: datetime | None = None
+        while not self._callback_made():
+            self._clock_changed = False
+            if self.paused_at is not None:
+                await workflow.wait_condition(lambda: self._clock_changed or self._callback_made())
+            elif self._clock_stage == "member":
+                assert self.due_at is not None
+                if reminded_for != self.due_at:
+                    reminder_at = await self._working_moment(
+                        self.due_at, -self.plan.reminder_before_hours)
+                    if reminder_at > workflow.now():
+                        if not await self._clock_reaches(reminder_at):
+                            continue
+                        self._mail("reminder")
+                    reminded_for = self.due_at
+                if await self._clock_reaches(self.due_at):
+                    await self._escalate()
+            elif self._clock_stage == "escalated":
+                assert self.due_at is not None
+                if await self._clock_reaches(await self._working_moment(
+                        self.due_at, self.plan.escalation_grace_hours)):
+                    await self._give_to_a_colleague()
+            elif self._clock_stage == "colleague":
+                assert self._colleague_due_at is not None
+                if await self._clock_reaches(self._colleague_due_at):
+                    await self._give_to_the_lead()
+            else:  # the lead has it: nobody is chased any further
+                await workflow.wait_condition(lambda: self._clock_changed or self._callback_made())
+
+    async def _escalate(self) -> None:
+        assert self.plan is not None and self.due_at is not None
+        await self._record(self._step("escalated"), "escalated",
+                           f"callback due {self.due_at:%Y-%m-%d %H:%M} UTC not yet made; "
+                           f"{self.plan.lead.name} informed", status="escalated")
+        self._mail("escalation")
+        self._clock_stage = "escalated"
+
+    async def _give_to_a_colleague(self) -> None:
+        """A colleague gets the grace period in working time of their own; the due time promised
+        to the respondent does not move."""
+        assert self.plan is not None
+        await self._assign(exclude=self.assignee.email if self.assignee else None,
+                           reason="callback overdue after the grace period")
+        self._mail("assignment", reassigned=True)
+        self._colleague_due_at = await self._working_moment(
+            workflow.now(), self.plan.escalation_grace_hours)
+        self._clock_stage = "colleague"
+
+    async def _give_to_the_lead(self) -> None:
+        assert self.plan is not None
+        self._clock_stage = "lead"
+        if self.assignee is None or self.assignee.email != self.plan.lead.email:
+            await self._assign(preferred=self.plan.lead.email,
+                               reason="the colleague's grace period ran out too")
+            self._mail("assignment", reassigned=True)
+
+    async def _clock_reaches(self, moment: datetime) -> bool:
+        """Wait for `moment`: True when it came with the callback still not made and the clock
+        unchanged (not paused, resumed or booked meanwhile)."""
+        try:
+            await workflow.wait_condition(
+                lambda: self._callback_made() or self._clock_changed,
+                timeout=max(moment - workflow.now(), timedelta(0)))
+        except TimeoutError:
+            return not self._callback_made()
+        return False
+
+    async def _working_moment(self, start: datetime, hours: float = 0.0) -> datetime:
+        assert self.plan is not None
+        return await workflow.execute_local_activity_method(
+            cases.working_moment, WorkingMoment(team_id=self.plan.team_id, start=start,
+                                                hours=hours), **WORKING_TIME)
+
+    async def _reopen_to_the_lead(self) -> None:
+        """A re-survey score still low reopens the case once, to the lead, who decides who
+        calls; a second low score is only recorded."""
+        assert self.plan is not None and self._case is not None
+        assert self.resurvey_score is not None
+        self.reopened = True
+        self.resolution = None
+        self.attempts, self.reached, self.unreachable_mailed = 0, False, False
+        await self._record("reopened", "reopened",
+                           f"re-survey score {self.resurvey_score} is still low", status="open")
+        await self._assign(preferred=self.plan.lead.email, reason="reopened after a low re-survey")
+        callback = await workflow.execute_activity_method(cases.schedule_callback, CallbackRequest(
+            case_id=self.case_id, team_id=self.plan.team_id, score=self.resurvey_score,
+            program=self._case.program, step="callback-rescheduled", since=workflow.now()),
+            **DATABASE_STEP)
+        self.due_at = callback.due_at
+        self.resurvey_score = None
+        self._clock_stage = "lead"
+        self._mail("assignment", reassigned=True)
+
+    async def _resurvey(self) -> bool:
+        """Ask for a new score; True when it came and is still a detractor's."""
         assert self.plan is not None
         await workflow.sleep(timedelta(seconds=self.plan.resurvey_after_s))
         if self.erased:
-            return  # erased while the re-survey waited: it is not sent
+            return False  # erased while the re-survey waited: it is not sent
         self._mail_respondent("resurvey")
         if workflow.patched("record-awaiting-resurvey"):
-            await self._record("resurvey-sent", "resurvey_sent", "one-click score email sent",
-                               status="awaiting_resurvey")
+            await self._record(self._again("resurvey-sent"), "resurvey_sent",
+                               "one-click score email sent", status="awaiting_resurvey")
         self.status = "awaiting_resurvey"
         try:
             await workflow.wait_condition(lambda: self.resurvey_score is not None,
                                           timeout=timedelta(seconds=self.plan.resurvey_wait_s))
         except TimeoutError:
-            await self._record("resurvey-unanswered", "resurvey_unanswered", "no new score")
-            return
-        assert self.resurvey_score is not None
-        await workflow.execute_activity_method(
-            cases.record_resurvey, args=[self.case_id, self.resurvey_score], **DATABASE_STEP)
+            await self._record(self._again("resurvey-unanswered"), "resurvey_unanswered",
+                               "no new score")
+            return False
+        assert self.resurvey_score is not None and self._case is not None
+        arguments: list[object] = [self.case_id, self.resurvey_score]
+        if self.reopened:
+            arguments.append(self._again("resurvey-score"))
+        recovered = await workflow.execute_activity_method(
+            cases.record_resurvey, args=arguments, **DATABASE_STEP)
+        return (self._case.score is not None and not recovered
+                and self.resurvey_score <= LOW_SCORE)
 
     # Team actions ---------------------------------------------------------------------------
 
@@ -185,7 +323,8 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
     @workflow.update
     async def resolve(self, resolution: Resolution) -> str:
         await self._act(ActionRecord(
-            case_id=self.case_id, step="resolved", kind="resolution", actor=resolution.actor,
+            case_id=self.case_id, step=self._again("resolved"), kind="resolution",
+            actor=resolution.actor,
             root_cause=resolution.root_cause, action_taken=resolution.action_taken,
             text=resolution.message))
         await self._close_the_conversation(resolution)
@@ -204,6 +343,55 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             if not getattr(resolution, name).strip():
                 raise _refuse(f"{name.replace('_', ' ')} must not be empty", field=name)
 
+    @workflow.update
+    async def wait_on_respondent(self, pause: Pause) -> str:
+        """A member asked the respondent for information or an appointment: the clock stops."""
+        self.paused_at = workflow.now()
+        self._status_before_pause = self.status
+        self._clock_changed = True
+        await self._note_on_timeline(self._step("paused"), pause.actor, "paused", pause.reason,
+                                     status="waiting")
+        return self.status
+
+    @wait_on_respondent.validator
+    def _validate_pause(self, pause: Pause) -> None:
+        self._require_clock()
+        if self.paused_at is not None:
+            raise _refuse("the case is already waiting on the respondent", field="reason")
+        if not pause.reason.strip():
+            raise _refuse("say what the respondent is asked for", field="reason")
+
+    @workflow.update
+    async def resume_clock(self, resume: Resume) -> str:
+        await self._resume(resume.actor)
+        return self.status
+
+    @resume_clock.validator
+    def _validate_resume(self, resume: Resume) -> None:
+        self._require_clock()
+        if self.paused_at is None:
+            raise _refuse("the case is not waiting on the respondent", field="reason")
+
+    @workflow.update
+    async def book_callback(self, booking: CallbackBooking) -> str:
+        """The respondent picked a time: it is the new promise, and both get an invitation."""
+        await workflow.execute_activity_method(cases.record_booking, BookingRecord(
+            case_id=self.case_id, step=self._step("booking"), at=booking.at), **DATABASE_STEP)
+        self.due_at = booking.at
+        self._clock_stage = "member"
+        if self.paused_at is not None:
+            await self._resume("respondent", moved=False)
+        self._clock_changed = True
+        self._mail_respondent("booking_confirmed")
+        self._mail("callback_booked")
+        return self.status
+
+    @book_callback.validator
+    def _validate_booking(self, booking: CallbackBooking) -> None:
+        self._require_clock()
+        if booking.at <= workflow.now():
+            raise _refuse("that time has passed; pick another", field="at")
+
     @workflow.signal
     def record_resurvey_score(self, answer: ResurveyScore) -> None:
         if self.resurvey_score is None and 0 <= answer.score <= 10:
@@ -216,11 +404,12 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         await workflow.wait_condition(lambda: self.plan is not None)  # the case row exists
         if self.status == "closed" or self.erased:
             return
-        await workflow.execute_activity_method(cases.record_timeline, TimelineRecord(
-            case_id=self.case_id, step=self._step("respondent-update"), actor="respondent",
-            kind="respondent_update", detail=update.detail()), **DATABASE_STEP)
+        await self._note_on_timeline(self._step("respondent-update"), "respondent",
+                                     "respondent_update", update.detail())
         if self.resolution is None:
             self._mail("respondent_update")
+        if self.paused_at is not None:  # the respondent answered: the wait is over
+            await self._resume("respondent")
 
     @workflow.query
     def state(self) -> CaseState:
@@ -236,6 +425,31 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             raise _refuse("the case is still being opened; try again in a moment", closed=True)
         if self.status == "closed" or (resolved_is_closed and self.resolution is not None):
             raise _refuse(f"the case is already {self.status}", closed=True)
+
+    def _require_clock(self) -> None:
+        self._require_active(resolved_is_closed=True)
+        if not self._working_clock:
+            raise _refuse("this case was opened before its clock could stop or move; "
+                          "note it instead", field="reason")
+
+    async def _resume(self, actor: str, *, moved: bool = True) -> None:
+        """The clock runs again; the due times move by the working time spent waiting (unless
+        the case was overdue already: a pause never hides a missed promise)."""
+        assert self.plan is not None and self.paused_at is not None and self.due_at is not None
+        waited = await workflow.execute_local_activity_method(
+            cases.working_hours_between, WorkingSpan(team_id=self.plan.team_id,
+                                                     start=self.paused_at, end=workflow.now()),
+            **WORKING_TIME)
+        if moved and self.due_at > self.paused_at:
+            self.due_at = await self._working_moment(self.due_at, waited)
+            if self._colleague_due_at is not None:
+                self._colleague_due_at = await self._working_moment(self._colleague_due_at,
+                                                                    waited)
+        self.paused_at = None
+        self._clock_changed = True
+        await self._note_on_timeline(
+            self._step("resumed"), actor, "resumed", f"after {waited:.1f} working hours",
+            status=self._status_before_pause, callback_due_at=self.due_at)
 
     def _callback_made(self) -> bool:
         # Only a relay update raises relay_replies: histories without one replay unchanged.
@@ -255,6 +469,10 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         assert self.plan is not None
         return (not self.reached and not self.unreachable_mailed
                 and self.attempts >= self.plan.max_callback_attempts)
+
+    def _again(self, step: str) -> str:
+        """A once-per-case step's key, told apart the second time round (a reopened case)."""
+        return f"{step}-again" if self.reopened else step
 
     def _count(self, kind: str) -> int:
         self._counters[kind] = self._counters.get(kind, 0) + 1
@@ -280,15 +498,33 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
 
     async def _record(self, step: str, kind: str, detail: str = "",
                       status: str | None = None) -> None:
+        await self._note_on_timeline(step, "kringloop", kind, detail, status=status)
+
+    async def _note_on_timeline(self, step: str, actor: str, kind: str, detail: str = "", *,
+                                status: str | None = None,
+                                callback_due_at: datetime | None = None) -> None:
         await workflow.execute_activity_method(cases.record_timeline, TimelineRecord(
-            case_id=self.case_id, step=step, actor="kringloop", kind=kind, detail=detail,
-            status=status), **DATABASE_STEP)
+            case_id=self.case_id, step=step, actor=actor, kind=kind, detail=detail,
+            status=status, callback_due_at=callback_due_at), **DATABASE_STEP)
         self.status = status or self.status
 
     def _mail(self, kind: str, *, reassigned: bool = False) -> None:
         key = f"{self.case_id}:{kind}:{self._count('mail-' + kind)}"
-        self._outgoing.append(CaseEmail(case_id=self.case_id, kind=kind, key=key,
-                                        reassigned=reassigned))
+        email = CaseEmail(case_id=self.case_id, kind=kind, key=key, reassigned=reassigned)
+        if self._working_clock and kind not in RESPONDENT_KINDS:
+            waiting = asyncio.create_task(self._mail_in_working_hours(email))
+            self._mail_waiting_for_working_hours.add(waiting)
+            waiting.add_done_callback(self._mail_waiting_for_working_hours.discard)
+        else:
+            self._outgoing.append(email)
+
+    async def _mail_in_working_hours(self, email: CaseEmail) -> None:
+        """Nothing goes to a team member outside their team's working hours: what falls due
+        at night or at the weekend goes at the next opening."""
+        opening = await self._working_moment(workflow.now())
+        if opening > workflow.now():
+            await workflow.sleep(opening - workflow.now())
+        self._outgoing.append(email)
 
     def _mail_respondent(self, kind: str) -> None:
         assert self.plan is not None

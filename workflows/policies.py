@@ -16,6 +16,12 @@ DATABASE_STEP: dict[str, Any] = {
                                 maximum_interval=timedelta(minutes=1)),
 }
 
+# Working-time arithmetic: short, no database, run as a local activity in the workflow task.
+WORKING_TIME: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": DATABASE_STEP["retry_policy"],
+}
+
 # SMTP 4xx and connection errors retry with backoff; a 5xx is final (EmailRejected).
 MAIL_DELIVERY: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=60),

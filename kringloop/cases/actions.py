@@ -13,9 +13,11 @@ from kringloop.cases.messages import (
     CallbackAttempt,
     EmployeeMessage,
     Note,
+    Pause,
     Reassignment,
     RelayReply,
     Resolution,
+    Resume,
 )
 from kringloop.cases.models import Case
 from kringloop.cases.queries import case_with_response
@@ -23,9 +25,11 @@ from kringloop.cases.schemas import (
     AdoptionIn,
     CallbackAttemptIn,
     NoteIn,
+    PauseIn,
     ReassignIn,
     RelayMessageIn,
     ResolveIn,
+    ResumeIn,
 )
 from kringloop.database import session_for
 from kringloop.org.access import Principal
@@ -63,6 +67,21 @@ async def reassign(services: Services, principal: Principal, case_id: str,
         raise Refused(403, "only the team lead can reassign a case")
     await flows.take_action(services.temporal, case_id, flows.reassign, Reassignment(
         actor=principal.name, member_email=str(body.member).lower()))
+
+
+async def wait_on_respondent(services: Services, principal: Principal, case_id: str,
+                             body: PauseIn) -> None:
+    """The member asked the respondent for something: the callback clock stops meanwhile."""
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
+    await flows.take_action(services.temporal, case_id, flows.wait_on_respondent,
+                            Pause(actor=principal.name, reason=body.reason))
+
+
+async def resume_clock(services: Services, principal: Principal, case_id: str,
+                       _: ResumeIn) -> None:
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
+    await flows.take_action(services.temporal, case_id, flows.resume_clock,
+                            Resume(actor=principal.name))
 
 
 async def resolve(services: Services, principal: Principal, case_id: str,

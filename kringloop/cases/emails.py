@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.utils import parseaddr
 from typing import NamedTuple
 
+from kringloop.cases.booking import SLOT, offers_booking
 from kringloop.cases.messages import RESPONDENT_KINDS
 from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest
-from kringloop.mail.delivery import Recipient
-from kringloop.mail.rendering import Email, render
+from kringloop.mail.delivery import Recipient, message_id_for
+from kringloop.mail.rendering import Attachment, Email, calendar_invitation, render
 from kringloop.org.organisation import Organisation
-from kringloop.security.signed_links import score_token
+from kringloop.security.signed_links import booking_token, score_token
 from kringloop.settings import Settings
+
+# The respondent's emails that offer a link to book (or move) the callback.
+BOOKING_LINK_KINDS = ("acknowledgement", "unreachable", "booking_confirmed")
+# A booked callback, in the calendar of the respondent and of the assignee.
+INVITATION_KINDS = ("booking_confirmed", "callback_booked")
+_SUMMARIES = {  # the calendar event's title, by the reader's language
+    "booking_confirmed": {"nl": "Telefoongesprek met {name} ({organisation})",
+                          "en": "Phone call with {name} ({organisation})"},
+    "callback_booked": {"nl": "Terugbellen: {name}", "en": "Call back: {name}"},
+}
+_SOMEONE = {"nl": "een respondent", "en": "a respondent"}  # a respondent who left no name
 
 
 class NoAddress(ValueError):
@@ -23,10 +38,12 @@ class CaseLetter(NamedTuple):
     to: Recipient
     context: dict[str, object]
     reply_to: str | None
+    attachments: tuple[Attachment, ...] = ()
 
     def render(self, template: str) -> Email:
-        """The email in the recipient's language."""
-        return render(template, self.to.language, self.context | {"language": self.to.language})
+        """The email in the recipient's language, with its attachments."""
+        email = render(template, self.to.language, self.context | {"language": self.to.language})
+        return replace(email, attachments=self.attachments)
 
 
 def template_for(kind: str, origin: CaseOrigin) -> str:
@@ -37,9 +54,12 @@ def template_for(kind: str, origin: CaseOrigin) -> str:
 
 
 def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
-            settings: Settings, reassigned: bool = False) -> CaseLetter:
+            settings: Settings, reassigned: bool = False, sequence: int = 0,
+            now: datetime | None = None) -> CaseLetter:
     """The `kind` email about `case` as it stands: the respondent's emails, the lead's
-    escalation, or the assignment and reminder to the member working the case."""
+    escalation, or the assignment, reminder and booked callback to the member working the
+    case. A calendar invitation carries `sequence` (the how-manieth of its kind for the case:
+    a later booking moves the same event) and is stamped `now` (the clock by default)."""
     team = org.team(case.team_id) if case.team_id else None
     assignee = org.member(case.assignee_email) if case.assignee_email else None
     context: dict[str, object] = {
@@ -69,21 +89,48 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
             "message": case.resolution_message,
             "score_links": [(score, _score_link(settings, case.id, score))
                             for score in range(11)],
+            "booking_url": _booking_link(settings, case.id)
+            if kind in BOOKING_LINK_KINDS and offers_booking(case, origin) else None,
         }
     elif kind == "escalation":
         assert team is not None
         to = Recipient(team.lead.name, team.lead.email, team.lead.language)
         context["lead_name"] = team.lead.name
         reply_to = None
-    else:  # assignment, reminder, respondent_update: to the member working the case
+    else:  # assignment, reminder, respondent_update, callback_booked: to the member working it
         assert assignee is not None
         to = Recipient(assignee.name, assignee.email, assignee.language)
         context |= {"member_name": assignee.name, "reassigned": reassigned}
         reply_to = None
-    return CaseLetter(to, context, reply_to)
+    if kind not in INVITATION_KINDS:
+        return CaseLetter(to, context, reply_to)
+    invitation = _invitation(kind, case=case, origin=origin, org=org, settings=settings, to=to,
+                             sequence=sequence, now=now or datetime.now(UTC))
+    return CaseLetter(to, context, reply_to, (invitation,))
+
+
+def _invitation(kind: str, *, case: Case, origin: CaseOrigin, org: Organisation,
+                settings: Settings, to: Recipient, sequence: int, now: datetime) -> Attachment:
+    """The booked callback for the recipient's calendar. One event per case: a booking moved
+    later is sent with a higher SEQUENCE, and moves it."""
+    assert case.callback_due_at is not None, "a booked callback has its time"
+    other = case.assignee_name if kind == "booking_confirmed" else origin.name
+    summary = _SUMMARIES[kind][to.language].format(name=other or _SOMEONE[to.language],
+                                                   organisation=org.name)
+    return calendar_invitation(
+        uid=message_id_for(f"{case.id}:callback", settings.mail_from).strip("<>"),
+        sequence=sequence,
+        start=case.callback_due_at, end=case.callback_due_at + SLOT, summary=summary,
+        organizer=(org.name, parseaddr(settings.mail_from)[1]), attendee=(to.name, to.email),
+        stamp=now)
 
 
 def _score_link(settings: Settings, case_id: str, score: int) -> str:
     """The re-survey's one-click answer: a signed link for this case and score."""
     token = score_token(settings.signing_key, case_id=case_id, score=score)
     return f"{settings.base_url}/r/{token}"
+
+
+def _booking_link(settings: Settings, case_id: str) -> str:
+    """Where the respondent picks a time for the callback: a signed link for this case."""
+    return f"{settings.base_url}/b/{booking_token(settings.signing_key, case_id=case_id)}"

@@ -29,13 +29,17 @@ async def start_case(client: Client, case: CaseInput, *, task_queue: str) -> Non
         pass  # the case ran and closed already
 
 
-# The team's actions, and the employee's message through their link: CaseWorkflow's updates.
+# The team's actions, the employee's message through their link and the respondent's booking
+# of the callback's time: CaseWorkflow's updates.
 log_callback_attempt = CaseWorkflow.log_callback_attempt
 add_note = CaseWorkflow.add_note
 reassign = CaseWorkflow.reassign
 resolve = CaseWorkflow.resolve
 reply_to_employee = CaseWorkflow.reply_to_employee
 receive_employee_message = CaseWorkflow.receive_employee_message
+book_callback = CaseWorkflow.book_callback
+wait_on_respondent = CaseWorkflow.wait_on_respondent
+resume_clock = CaseWorkflow.resume_clock
 
 
 async def take_action(client: Client, case_id: str, update: Any, argument: object) -> None:

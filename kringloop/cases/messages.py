@@ -51,6 +51,9 @@ class CasePlan:
     adopter_email: str | None = None
     # An anonymous employee: no one to call, but a conversation through their private link.
     anonymous: bool = False
+    # The same periods in the team's working hours (unscaled); older cases planned without them.
+    reminder_before_hours: float = 0.0
+    escalation_grace_hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class CallbackRequest:
     score: int | None
     program: str
     step: str
+    since: datetime | None = None  # the SLA band counts from here (a reopening), not the opening
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,27 @@ class CallbackPlan:
 
 
 @dataclass(frozen=True)
+class WorkingMoment:
+    """A moment in the team's working time: `hours` of it after `start`, before it when
+    negative; 0 is the first working moment at or after `start`."""
+
+    team_id: str
+    start: datetime
+    hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class WorkingSpan:
+    """How much of the team's working time lies between two moments."""
+
+    team_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class TimelineRecord:
-    """One entry for the case timeline, optionally with a new status for the case."""
+    """One entry for the case timeline, optionally with a new status or callback due time."""
 
     case_id: str
     step: str
@@ -89,6 +112,7 @@ class TimelineRecord:
     kind: str
     detail: str = ""
     status: str | None = None
+    callback_due_at: datetime | None = None
 
 
 # Team actions (Temporal updates), as the web app sends them.
@@ -112,6 +136,19 @@ class Reassignment:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """Waiting on the respondent (asked for information or an appointment): the clock stops."""
+
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    actor: str
+
+
+@dataclass(frozen=True)
 class Resolution:
     actor: str
     root_cause: str
@@ -132,6 +169,22 @@ class EmployeeMessage:
     """What an anonymous employee wrote through their conversation link (no one is named)."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class CallbackBooking:
+    """The respondent picked a time for the callback from the assignee's free working hours."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    """A booked callback to store on the case: the new due time, on the timeline."""
+
+    case_id: str
+    step: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -174,7 +227,7 @@ class ActionRecord:
 
 
 # The case emails that go to the respondent (the others go to the team).
-RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey")
+RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey", "booking_confirmed")
 
 
 @dataclass(frozen=True)
@@ -185,6 +238,11 @@ class CaseEmail:
     kind: str
     key: str
     reassigned: bool = False
+
+    @property
+    def sequence(self) -> int:
+        """The how-manieth email of its kind for the case (the key's last part), from 1."""
+        return int(self.key.rsplit(":", 1)[1])
 
 
 @dataclass(frozen=True)

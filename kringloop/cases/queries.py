@@ -14,7 +14,8 @@ from kringloop.responses.anonymity import stays_anonymous
 from kringloop.responses.models import SurveyResponse, category_of
 
 # Listed, not "not closed": an IN list lets the queue index seek straight to a member's open cases.
-ACTIVE_STATUSES = ("open", "assigned", "escalated")
+# "waiting": on the respondent (asked for information or a time); the clock stops meanwhile.
+ACTIVE_STATUSES = ("open", "assigned", "escalated", "waiting")
 CLOSED_STATUSES = ("resolved", "awaiting_resurvey", "closed")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, EmailStr
@@ -61,6 +61,16 @@ class NoteIn(StrictShape):
     text: LongText = ApiField(min_length=1, max_length=5_000)
 
 
+class PauseIn(StrictShape):
+    """Waiting on the respondent: what they were asked for (information, a time to call)."""
+
+    reason: LongText = ApiField(min_length=1, max_length=500)
+
+
+class ResumeIn(StrictShape):
+    """The clock runs again (the respondent answered, or the member stops waiting)."""
+
+
 class RelayMessageIn(NoteIn):
     """A message in an anonymous employee's conversation: the team's reply, or the employee's."""
 
@@ -82,7 +92,7 @@ class ResolveIn(StrictShape):
 ScoreBand = Literal["0-3", "4-6", "7-10"]
 
 
-QueueStatus = Literal["active", "assigned", "escalated", "resolved", "closed"]
+QueueStatus = Literal["active", "assigned", "escalated", "waiting", "resolved", "closed"]
 
 
 class QueueItem(BaseModel):
@@ -127,3 +137,75 @@ class TeamBoard(BaseModel):
     leaderboard: list[Recognition]
     spotlight: list[Recognition]
     spotlight_recovered: int
+
+
+# A team's open cases, as its lead works them (and its members today's callbacks) ----------------
+
+# The open statuses (queries.ACTIVE_STATUSES), as the list filters on them.
+TeamCaseStatus = Literal["open", "assigned", "escalated", "waiting"]
+
+
+class TeamCaseItem(BaseModel):
+    """One open case of the team: no respondent, only what the work needs."""
+
+    case_id: str
+    program: str
+    score: int | None
+    status: str
+    assignee: AssigneePublic | None
+    callback_due_at: datetime | None
+    awaiting_callback: bool
+    overdue: bool
+    attempts: int
+
+
+class TeamMember(BaseModel):
+    """A colleague as a reassignment shows them: their open cases, and until when they are
+    away (if they are)."""
+
+    name: str
+    email: str
+    open: int
+    absent_until: date | None
+
+
+class TeamCaseList(BaseModel):
+    team: str
+    team_name: str
+    items: list[TeamCaseItem]
+    members: list[TeamMember]
+
+
+class TeamReassignIn(StrictShape):
+    """Every open case of one member to a colleague (someone ill, or leaving)."""
+
+    from_member: EmailStr
+    to_member: EmailStr
+
+
+class RefusedCase(BaseModel):
+    case_id: str
+    message: str
+
+
+class ReassignmentOutcome(BaseModel):
+    """Which cases moved, and which stayed with the reason the case gave."""
+
+    moved: list[str]
+    refused: list[RefusedCase]
+
+
+class AbsenceIn(StrictShape):
+    """The last day the member is away, in the team's time zone."""
+
+    until: date
+
+
+class AbsencePublic(BaseModel):
+    """A member's absence, and the callbacks due meanwhile that went to colleagues."""
+
+    member: str
+    until: date
+    set_by: str
+    set_at: datetime
+    handed_over: ReassignmentOutcome

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from kringloop.cases import queries as case_queries
+from kringloop.cases.absences import absences_in
 from kringloop.cases.adoptions import adopter_of
 from kringloop.cases.messages import (
     ActionRecord,
@@ -21,12 +22,18 @@ from kringloop.cases.messages import (
     CasePlan,
     Member,
     TimelineRecord,
+    WorkingMoment,
+    WorkingSpan,
     case_id_for,
 )
 from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
 from kringloop.database import change_once, session_for
 from kringloop.org import organisation
-from kringloop.org.business_hours import add_business_hours
+from kringloop.org.business_hours import (
+    add_business_hours,
+    business_hours_between,
+    subtract_business_hours,
+)
 from kringloop.org.organisation import Organisation
 from kringloop.org.routing import choose_member, team_for
 from kringloop.responses.models import category_of
@@ -143,13 +150,16 @@ def plan_case(*, engine: Engine, org: Organisation, case_id: str, now: datetime,
         and response.meta.get("contact_consent") is not False,
         adopter_email=adopter,
         anonymous=case_queries.has_conversation(case, response),
+        reminder_before_hours=policy.reminder_before_hours,
+        escalation_grace_hours=policy.escalation_grace_hours,
     )
 
 
-def choose_assignee(*, session: Session, org: Organisation, request: AssignRequest
-                    ) -> organisation.Member:
+def choose_assignee(*, session: Session, org: Organisation, request: AssignRequest,
+                    now: datetime) -> organisation.Member:
     """The colleague asked for (the adopter, a reassignment to someone), or else the team's
-    least-loaded member under capacity, never the one the case is taken from."""
+    least-loaded member under capacity and not absent today, never the one the case is taken
+    from."""
     team = org.team(request.team_id)
     if request.preferred_email:
         return org.member(request.preferred_email)
@@ -159,6 +169,7 @@ def choose_assignee(*, session: Session, org: Organisation, request: AssignReque
         open_cases=case_queries.open_case_counts(session=session, emails=emails),
         last_assigned=case_queries.last_assignments(session=session, emails=emails),
         exclude=request.exclude_email,
+        absent=absences_in(session=session, team=team, now=now),
     )
 
 
@@ -166,7 +177,7 @@ def assign_member(*, engine: Engine, org: Organisation, request: AssignRequest, 
                   ) -> Member:
     """Give the case to a colleague; a repeated step gives back whom it chose the first time."""
     with session_for(engine) as session:
-        chosen = choose_assignee(session=session, org=org, request=request)
+        chosen = choose_assignee(session=session, org=org, request=request, now=now)
         previous = session.get(Case, request.case_id)
         before = previous.assignee_name if previous else None
     detail = f"to {chosen.name}" + (f" (was {before})" if before else "")
@@ -207,9 +218,8 @@ def callback_due(*, org: Organisation, request: CallbackRequest, opened_at: date
 def schedule_callback(*, engine: Engine, org: Organisation, request: CallbackRequest,
                       now: datetime, time_scale: float = 1.0) -> CallbackPlan:
     """Callback due inside the SLA band from when the case opened (see `callback_due`)."""
-    opened_at = load_case(engine=engine, case_id=request.case_id)[0].opened_at
-    due, hours = callback_due(org=org, request=request, opened_at=opened_at,
-                              time_scale=time_scale)
+    since = request.since or load_case(engine=engine, case_id=request.case_id)[0].opened_at
+    due, hours = callback_due(org=org, request=request, opened_at=since, time_scale=time_scale)
 
     def schedule(row: Case) -> None:
         row.callback_due_at = due
@@ -222,8 +232,31 @@ def schedule_callback(*, engine: Engine, org: Organisation, request: CallbackReq
     return CallbackPlan(due_at=due)
 
 
+def working_moment(*, org: Organisation, request: WorkingMoment, time_scale: float = 1.0
+                   ) -> datetime:
+    """`request.hours` of the team's working time from `request.start` (see WorkingMoment).
+
+    TIME_SCALE shrinks the wait (for demos): the real distance is divided by it."""
+    team = org.team(request.team_id)
+    start = request.start
+    if request.hours < 0:
+        real = subtract_business_hours(team, start, -request.hours)
+    else:
+        real = add_business_hours(team, start, request.hours)
+    return start + (real - start) / time_scale
+
+
+def working_hours_between(*, org: Organisation, span: WorkingSpan, time_scale: float = 1.0
+                          ) -> float:
+    """The team's working hours in the span (scaled as `working_moment` scales them)."""
+    real_end = span.start + (span.end - span.start) * time_scale
+    return business_hours_between(org.team(span.team_id), span.start, real_end)
+
+
 def record_timeline(*, engine: Engine, record: TimelineRecord, now: datetime) -> None:
     def set_status(row: Case) -> None:
+        if record.callback_due_at is not None:
+            row.callback_due_at = record.callback_due_at
         if record.status:
             row.status = record.status
             if record.status == "escalated":
@@ -268,7 +301,8 @@ def record_action(*, engine: Engine, action: ActionRecord, now: datetime) -> Non
                                          action.kind, action_detail(action), at=now), apply)
 
 
-def record_resurvey(*, engine: Engine, case_id: str, score: int, now: datetime) -> bool:
+def record_resurvey(*, engine: Engine, case_id: str, score: int, now: datetime,
+                    step: str = "resurvey-score") -> bool:
     """Link the re-survey score to the case; True when a detractor has recovered."""
     recovered = score >= 7
     case, _ = load_case(engine=engine, case_id=case_id)
@@ -280,7 +314,7 @@ def record_resurvey(*, engine: Engine, case_id: str, score: int, now: datetime) 
         row.recovered = (recovered and row.score <= 6) if row.score is not None else None
 
     outcome = ("recovered" if recovered else "not recovered") if scored else "first score"
-    _apply(engine, case_id, entry(case_id, "resurvey-score", "respondent", "resurvey_answered",
+    _apply(engine, case_id, entry(case_id, step, "respondent", "resurvey_answered",
                                   f"new score {score}: {outcome}", at=now), apply)
     return recovered and scored
 

@@ -28,8 +28,15 @@ PAGE_SIZE = 25
 BANDS: dict[str, tuple[int, int]] = {"0-3": (0, 3), "4-6": (4, 6), "7-10": (7, 10)}
 
 
-def _awaiting_callback():  # type: ignore[no-untyped-def]
+def awaiting_callback():  # type: ignore[no-untyped-def]
+    """An open case whose callback nobody has tried yet."""
     return and_(col(Case.first_attempt_at).is_(None), col(Case.status).in_(ACTIVE_STATUSES))
+
+
+def callback_overdue(now: datetime):  # type: ignore[no-untyped-def]
+    """A callback not yet made whose time has passed: overdue, wherever the workspace says so
+    (not while the case waits on the respondent: its clock is stopped)."""
+    return and_(awaiting_callback(), col(Case.callback_due_at) < now, Case.status != "waiting")
 
 
 def _with_origin(*conditions):  # type: ignore[no-untyped-def]
@@ -47,7 +54,8 @@ def _item(case: Case, response: CaseOrigin, now: datetime) -> QueueItem:
         team=case.team_id, respondent_name=response.name,
         comment=(response.comment or "")[:160] or None, callback_due_at=case.callback_due_at,
         awaiting_callback=awaiting,
-        overdue=bool(awaiting and case.callback_due_at and case.callback_due_at < now))
+        overdue=bool(awaiting and case.status != "waiting" and case.callback_due_at
+                     and case.callback_due_at < now))
 
 
 def queue_statements(
@@ -68,7 +76,7 @@ def queue_statements(
         conditions.append(col(Case.score).between(low, high))
     counting = select(func.count()).select_from(Case).where(*conditions)
     listing = _with_origin(*conditions).order_by(
-        case((_awaiting_callback(), 0), else_=1), col(Case.callback_due_at), col(Case.id))
+        case((awaiting_callback(), 0), else_=1), col(Case.callback_due_at), col(Case.id))
     return counting, listing
 
 
@@ -109,7 +117,8 @@ def _recognition(session: Session, team: LoyaltyTeam, since: datetime, until: da
     return sorted(board, key=lambda r: (-r.recovered, -r.on_time_callbacks, r.name))
 
 
-def _end_of_day(team: LoyaltyTeam, now: datetime) -> datetime:
+def end_of_day(team: LoyaltyTeam, now: datetime) -> datetime:
+    """When the team's day ends (midnight on its clock): what is due before then is due today."""
     zone = ZoneInfo(team.time_zone)
     return datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), zone)
 
@@ -118,8 +127,8 @@ def _due_today(session: Session, team: LoyaltyTeam, now: datetime, *, limit: int
                ) -> list[tuple[Case, CaseOrigin]]:
     """Callbacks not yet made that are due before the team's day ends (overdue ones too)."""
     rows = session.exec(
-        _with_origin(Case.team_id == team.id, _awaiting_callback(),
-                     col(Case.callback_due_at) < _end_of_day(team, now))
+        _with_origin(Case.team_id == team.id, awaiting_callback(),
+                     col(Case.callback_due_at) < end_of_day(team, now))
         .order_by(col(Case.callback_due_at)).limit(limit)
     ).all()
     return [(c, r or f) for c, r, f in rows]
@@ -149,14 +158,13 @@ def last_week_spotlight(*, session: Session, team: LoyaltyTeam, now: datetime
 
 def team_board(*, session: Session, team: LoyaltyTeam, now: datetime) -> TeamBoard:
     zone = ZoneInfo(team.time_zone)
-    end_of_today = _end_of_day(team, now)
+    end_of_today = end_of_day(team, now)
     month_start = datetime.combine(now.astimezone(zone).date().replace(day=1), time(0), zone)
 
     open_cases = col(Case.status).in_(ACTIVE_STATUSES)
     loads = session.exec(
         select(Case.assignee_email, func.count(),
-               func.sum(case((and_(_awaiting_callback(), col(Case.callback_due_at) < now), 1),
-                             else_=0)))
+               func.sum(case((callback_overdue(now), 1), else_=0)))
         .where(Case.team_id == team.id, open_cases).group_by(Case.assignee_email)
     ).all()
     by_member = {email: (count, int(overdue or 0)) for email, count, overdue in loads}

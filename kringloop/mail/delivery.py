@@ -21,7 +21,7 @@ from aiosmtplib.email import flatten_message
 from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
 from aiosmtplib.typing import SMTPStatus
 
-from kringloop.mail.rendering import Email
+from kringloop.mail.rendering import Attachment, Email
 from kringloop.settings import Settings
 
 # Seconds a mail server may take to answer one command; the outbox starts no email later than
@@ -53,7 +53,13 @@ def build_message(
 ) -> Message:
     # The compat32 MIME classes build the same multipart/alternative message as EmailMessage
     # with the default policy at about a third of the cost (bench: rejection batches).
-    message = MIMEMultipart("alternative")
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(email.text, "plain", _UTF8))
+    body.attach(MIMEText(email.html, "html", _UTF8))
+    # With attachments (a calendar invitation): the text and HTML first, the files after them.
+    message = body if not email.attachments else MIMEMultipart("mixed", _subparts=[body])
+    for attachment in email.attachments:
+        message.attach(_attached(attachment))
     message["From"] = sender
     message["To"] = formataddr((to.name or "", to.email), charset="utf-8")
     # An ASCII subject needs no RFC 2047 encoding (and skipping it is measurably cheaper).
@@ -64,9 +70,19 @@ def build_message(
     message["X-Kringloop-Kind"] = kind
     if reply_to:
         message["Reply-To"] = reply_to
-    message.attach(MIMEText(email.text, "plain", _UTF8))
-    message.attach(MIMEText(email.html, "html", _UTF8))
     return message
+
+
+def _attached(attachment: Attachment) -> MIMEText:
+    """A file as its own part, base64 (an .ics keeps its CRLF line ends), e.g. `text/calendar;
+    method=REQUEST` for an invitation that calendars offer to add."""
+    maintype, _, subtype = attachment.content_type.partition("/")
+    assert maintype == "text", "attachments are text files"
+    part = MIMEText(attachment.text, subtype, "utf-8")
+    for name, value in attachment.parameters:
+        part.set_param(name, value)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part
 
 
 class SmtpConnections:

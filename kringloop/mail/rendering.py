@@ -1,13 +1,15 @@
-"""Rendering Kringloop's emails (subject, text, HTML; Dutch and English) as a pure function."""
+"""Rendering Kringloop's emails (subject, text, HTML; Dutch and English) as a pure function,
+and the calendar invitation an email about an appointment carries."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from icalendar import Calendar, Event, vCalAddress
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -37,6 +39,8 @@ KINDS = (
     "digest",
     "spotlight",
     "relay_message",
+    "booking_confirmed",
+    "callback_booked",
 )
 LANGUAGES = ("nl", "en")
 
@@ -48,12 +52,58 @@ _MOMENT_FORMATS = {
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email, as text: e.g. a calendar invitation (`text/calendar`, with
+    the parameter `method=REQUEST`)."""
+
+    filename: str
+    content_type: str
+    text: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Email:
     """One rendered email, ready to be put in a MIME message."""
 
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+def calendar_invitation(*, uid: str, sequence: int, start: datetime, end: datetime,
+                        summary: str, organizer: tuple[str, str],
+                        attendee: tuple[str | None, str], stamp: datetime) -> Attachment:
+    """An appointment from the organisation (name, email) for the attendee's calendar, as an
+    iCalendar request (RFC 5545/5546), every time in UTC. Sent again with the same `uid` and a
+    higher `sequence`, it moves the event already in the calendar."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Kringloop//Kringloop//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
+    event.add("summary", summary)
+    event.add("status", "CONFIRMED")
+    event.add("organizer", _address(*organizer))
+    guest = _address(*attendee)
+    guest.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "FALSE"})
+    event.add("attendee", guest)
+    calendar.add_component(event)
+    return Attachment(filename="invite.ics", content_type="text/calendar",
+                      text=calendar.to_ical().decode(), parameters=(("method", "REQUEST"),))
+
+
+def _address(name: str | None, email: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = name
+    return address
 
 
 def _required(context: Context, name: str) -> object:

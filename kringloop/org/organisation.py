@@ -118,7 +118,7 @@ class LoyaltyTeam(Strict):
     time_zone: str = "Europe/Amsterdam"
     working_hours: tuple[time, time] = (time(9), time(17))
     working_days: list[int] = Field(default=[1, 2, 3, 4, 5], min_length=1)
-    holiday_country: str = "NL"
+    holiday_country: str = "NL"  # "": the team works on public holidays (a round-the-clock desk)
     holiday_subdivision: str | None = None
     routes: list[Route] = []
     members: list[Member] = Field(min_length=1)
@@ -135,13 +135,13 @@ class LoyaltyTeam(Strict):
     @field_validator("holiday_country")
     @classmethod
     def _known_country(cls, country: str) -> str:
-        if country not in holidays.list_supported_countries():
+        if country and country not in holidays.list_supported_countries():
             raise ValueError(f"unknown holiday country {country!r}")
         return country
 
     @model_validator(mode="after")
     def _calendar_is_real(self) -> LoyaltyTeam:
-        subdivisions = holidays.list_supported_countries()[self.holiday_country]
+        subdivisions = holidays.list_supported_countries().get(self.holiday_country, [])
         if self.holiday_subdivision and self.holiday_subdivision not in subdivisions:
             raise ValueError(f"unknown holiday_subdivision {self.holiday_subdivision!r} for "
                              f"{self.holiday_country}; one of {', '.join(subdivisions)}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from kringloop.org.organisation import LoyaltyTeam, Member, Organisation
@@ -20,16 +20,18 @@ def team_for(
 
 def choose_member(
     team: LoyaltyTeam, *, open_cases: Mapping[str, int], last_assigned: Mapping[str, datetime],
-    exclude: str | None = None,
+    exclude: str | None = None, absent: Collection[str] = (),
 ) -> Member:
     """Fewest open cases among members under capacity; ties go to who waited longest, then email.
 
     When everyone is at capacity the least-loaded member still gets the case: a low score is
-    never left unassigned.
+    never left unassigned. Absent members are passed over in the same way: when everyone is
+    away, someone still gets it.
     """
     candidates = [m for m in team.members if m.capacity > 0 and m.email != exclude]
     if not candidates:
         candidates = [m for m in team.members if m.email != exclude] or list(team.members)
+    candidates = [m for m in candidates if m.email not in absent] or candidates
     under_capacity = [m for m in candidates if open_cases.get(m.email, 0) < m.capacity]
     never = datetime.min.replace(tzinfo=None)
 

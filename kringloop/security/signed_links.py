@@ -1,5 +1,6 @@
 """Sealed, expiring tokens for the links we hand out: the score links (re-survey and candidate
-NPS), an applicant's request for a feedback call, and an anonymous employee's conversation.
+NPS), an applicant's request for a feedback call, an anonymous employee's conversation, and a
+respondent's booking of their callback.
 
 A token is opaque: its data (which case or rejection, which score) is encrypted and
 authenticated with Fernet, under a key derived (HKDF-SHA256) from the signing key and the kind
@@ -61,6 +62,7 @@ _RESURVEY = "kringloop-resurvey-score"
 _CANDIDATE_SURVEY = "kringloop-candidate-survey"
 _FEEDBACK_CALL = "kringloop-feedback-call"
 _CONVERSATION = "kringloop-employee-conversation"
+_BOOKING = "kringloop-callback-booking"
 
 _SEALED = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -195,3 +197,17 @@ def conversation_form_token(key: str, token: str) -> str:
 
 def is_conversation_form_token(key: str, token: str, form_token: str) -> bool:
     return hmac.compare_digest(conversation_form_token(key, token).encode(), form_token.encode())
+
+
+# A respondent's link to pick the time of their callback (acknowledgement, "we tried to reach
+# you"): it only has to outlive the case's wait for a call.
+BOOKING_LINK_MAX_AGE_S = 30 * 24 * 3600
+
+
+def booking_token(key: str, *, case_id: str) -> str:
+    return _seal(key, _BOOKING, {"c": case_id})
+
+
+def read_booking_token(key: str, token: str, *, max_age_s: int = BOOKING_LINK_MAX_AGE_S) -> str:
+    """The case whose callback the link books (sealed only: no older kind of it exists)."""
+    return _id_in(_unseal(key, _BOOKING, token, max_age_s), "c")

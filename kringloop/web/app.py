@@ -16,10 +16,11 @@ from kringloop.org.organisation import Organisation
 from kringloop.reports.metrics import CaseCounters
 from kringloop.services import Services
 from kringloop.web.api import cases, erasure, health, hooks, rejections, reports, responses
+from kringloop.web.api import teams as teams_api
 from kringloop.web.api import workspace as workspace_api
 from kringloop.web.deps import SESSION_LIFETIME, SignInRequired
 from kringloop.web.errors import install_error_handlers
-from kringloop.web.pages import applicant_links, conversation, resurvey
+from kringloop.web.pages import applicant_links, booking, conversation, resurvey
 from kringloop.web.pages import cases as pages_cases
 from kringloop.web.pages import outbox as pages_outbox
 from kringloop.web.pages import rejections as pages_rejections
@@ -28,6 +29,7 @@ from kringloop.web.pages import reports as pages_reports
 from kringloop.web.pages import sign_in as pages_signin
 from kringloop.web.pages import sources as pages_sources
 from kringloop.web.pages import team as pages_team
+from kringloop.web.pages import team_cases as pages_team_cases
 from kringloop.web.rate_limits import install_rate_limits
 from kringloop.web.request_limits import RequestLimits
 from kringloop.web.security_headers import SecurityHeaders
@@ -65,9 +67,10 @@ def create_app(services: Services) -> FastAPI:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
-    for module in (responses, hooks, cases, workspace_api, resurvey, health, pages, pages_signin,
-                   pages_cases, pages_team, pages_outbox, rejections, applicant_links, reports,
-                   pages_reports, conversation, erasure, pages_rejections, pages_sources):
+    for module in (responses, hooks, cases, workspace_api, teams_api, resurvey, health, pages,
+                   pages_signin, pages_cases, pages_team, pages_team_cases, pages_outbox,
+                   rejections, applicant_links, reports, pages_reports, conversation, erasure,
+                   pages_rejections, pages_sources, booking):
         app.include_router(module.router)
     return app
 

@@ -7,11 +7,21 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import holidays
+import pytest
 
 from kringloop.org.organisation import LoyaltyTeam, ProgramPolicy
 from tests.support.kringloop import Kringloop
 from tests.support.mail import body_of
-from tests.support.working_days import AMSTERDAM
+from tests.support.working_days import AMSTERDAM, next_weekday_at
+
+pytestmark = pytest.mark.office_hours  # these tests count the team's working hours
+
+
+@pytest.fixture(autouse=True)
+async def on_a_tuesday_morning(simulated: Kringloop) -> None:
+    """Every story here starts at 10:00 on a working Tuesday, whenever the suite runs."""
+    now = await simulated.env.get_current_time()
+    await simulated.env.sleep(next_weekday_at(now, 2, time(10)) - now)
 
 ANNA = {"id": "klant-9001", "name": "Anna de Vries", "email": "anna@example.nl", "language": "nl"}
 
@@ -73,53 +83,6 @@ def simulated_policy(simulated: Kringloop) -> ProgramPolicy:
 
 def kinds(simulated: Kringloop, case_id: str) -> list[str]:
     return [kind for kind, _ in simulated.timeline(case_id)]
-
-
-async def test_missed_callback_reminds_then_escalates_to_the_lead_then_reassigns(
-    simulated: Kringloop, keep_history: Any,
-) -> None:
-    posted = await simulated.post_response("missed-1", 2, respondent=ANNA)
-    case_id = posted["case_id"]
-    case = await simulated.case_when(case_id, lambda c: c["callback_due_at"])
-    first = case["assignee"]
-    team = simulated_team(simulated, case["team"])
-    due = datetime.fromisoformat(case["callback_due_at"])
-    now = await simulated.env.get_current_time()
-    policy = simulated_policy(simulated)
-
-    # Four hours before the deadline the assignee is reminded; nobody else is bothered yet.
-    await simulated.env.sleep(due - now - timedelta(hours=policy.reminder_before_hours - 0.1))
-    await simulated.smtp.wait_for(3)
-    reminder = simulated.smtp.to(first["email"], "reminder")
-    assert len(reminder) == 1 and first["name"].split()[0] in body_of(reminder[0])
-    assert not simulated.smtp.to(team.lead.email, "escalation")
-
-    # At the deadline the lead is asked to help.
-    await simulated.env.sleep(timedelta(hours=policy.reminder_before_hours))
-    await simulated.smtp.wait_for(4)
-    assert len(simulated.smtp.to(team.lead.email, "escalation")) == 1
-    assert (await simulated.case(case_id))["status"] == "escalated"
-
-    # After the grace period a colleague takes over, and hears why.
-    await simulated.env.sleep(timedelta(hours=policy.escalation_grace_hours))
-    case = await simulated.case_when(case_id, lambda c: c["assignee"]["email"] != first["email"])
-    second = case["assignee"]
-    assert second["email"] in [m.email for m in team.members]
-    # The colleague gets a deadline of their own: the grace period, not a time already past.
-    new_due = datetime.fromisoformat(case["callback_due_at"])
-    assert abs(new_due - due - timedelta(hours=policy.escalation_grace_hours * 2)) < timedelta(
-        seconds=1)
-    await simulated.smtp.wait_for(5)
-    assert len(simulated.smtp.to(second["email"], "assignment")) == 1
-    assert kinds(simulated, case_id).count("reassigned") == 1
-    assert "escalated" in kinds(simulated, case_id)
-
-    answer = await simulated.act(case_id, "resolve", {
-        "root_cause": "communication", "action_taken": "Teruggebeld na overname",
-        "message": "Sorry dat het langer duurde."})
-    assert answer.status_code == 200, answer.text
-    assert await simulated.finished(case_id) == "closed"
-    await keep_history(simulated, case_id, "case_missed_callback_reassigned")
 
 
 async def test_a_callback_made_in_time_stops_reminders_and_escalation(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import holidays
+import pytest
 from temporalio.client import Client
 
 from kringloop.cases.messages import TeamMorningRequest
@@ -19,6 +20,8 @@ from tests.support.kringloop import Kringloop
 from tests.support.mail import body_of
 from tests.support.working_days import AMSTERDAM
 from workflows.digest import DailyDigestWorkflow, WeeklySpotlightWorkflow
+
+pytestmark = pytest.mark.office_hours  # these tests count the team's working hours
 
 DUTCH = holidays.country_holidays("NL")
 TEAM = "zakelijk"

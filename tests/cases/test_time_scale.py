@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment
 
@@ -14,6 +15,8 @@ from kringloop.database import session_for
 from kringloop.org.business_hours import add_business_hours
 from kringloop.org.organisation import Organisation
 from kringloop.responses.models import SurveyResponse
+
+pytestmark = pytest.mark.office_hours  # these tests count the team's working hours
 
 
 def opened_case(engine: Engine, opened_at: datetime) -> str:

@@ -13,7 +13,11 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from kringloop.org.business_hours import add_business_hours
+from kringloop.org.business_hours import (
+    add_business_hours,
+    business_hours_between,
+    subtract_business_hours,
+)
 from kringloop.org.organisation import LoyaltyTeam, Member
 from tests.support.working_days import AMSTERDAM, LONDON
 
@@ -137,17 +141,19 @@ def test_the_christmas_sla_in_london_ends_a_day_later() -> None:
 QUARTER = timedelta(minutes=15)
 
 
+def is_worked(moment: datetime, zone: ZoneInfo, public: holidays.HolidayBase) -> bool:
+    """Whether the quarter-hour from `moment` is working time (Mon-Fri 09-17, no holiday)."""
+    local = moment.astimezone(zone)
+    return (local.isoweekday() in {1, 2, 3, 4, 5} and local.date() not in public
+            and time(9) <= local.time() < time(17))
+
+
 def oracle(start: datetime, hours: int, zone: ZoneInfo, public: holidays.HolidayBase) -> datetime:
     """Walk real (UTC) time in quarter-hours and count those that fall in working time."""
     needed = hours * 4
     moment = start.astimezone(UTC)
     while True:
-        local = moment.astimezone(zone)
-        if (
-            local.isoweekday() in {1, 2, 3, 4, 5}
-            and local.date() not in public
-            and time(9) <= local.time() < time(17)
-        ):
+        if is_worked(moment, zone, public):
             needed -= 1
             if needed == 0:
                 return moment + QUARTER
@@ -174,4 +180,45 @@ def test_random_deadlines_match_a_brute_force_count(
         actual = add_business_hours(calendar, start, hours)
         if actual != expected:
             mismatches.append((start.isoformat(), hours, expected.isoformat(), actual.isoformat()))
+    assert mismatches == []
+
+
+def test_a_reminder_four_working_hours_before_a_monday_10_00_deadline_is_on_friday() -> None:
+    # Mon 7 Dec 2026 10:00: one hour back to 09:00; Sat and Sun are not worked; Fri 4 Dec
+    # gives the other three hours: 17:00 - 3 h = Friday 14:00 CET = 13:00 UTC.
+    assert subtract_business_hours(DUTCH, ams(2026, 12, 7, 10, 0), 4) == utc(2026, 12, 4, 13, 0)
+
+
+def test_no_working_time_lies_in_a_weekend_and_a_holiday() -> None:
+    # Thu 24 Dec 2026 16:00 to Mon 28 Dec 10:00: one hour on Thursday, Christmas and the
+    # weekend none, one on Monday.
+    assert business_hours_between(DUTCH, ams(2026, 12, 24, 16, 0), ams(2026, 12, 28, 10, 0)) == 2
+    assert business_hours_between(DUTCH, ams(2026, 12, 28, 10, 0), ams(2026, 12, 24, 16, 0)) == 0
+
+
+@pytest.mark.parametrize(
+    ("calendar", "zone", "country"),
+    [(DUTCH, AMSTERDAM, "NL"), (BRITISH, LONDON, "GB")],
+    ids=["amsterdam-nl", "london-gb"],
+)
+def test_going_back_and_measuring_agree_with_the_brute_force_count(
+    calendar: LoyaltyTeam, zone: ZoneInfo, country: str
+) -> None:
+    """Going forward `hours` from a start and back again from the oracle's end meets the first
+    working moment at or after the start; the working time between them is `hours`."""
+    rng = random.Random(20261202)
+    public = holidays.country_holidays(country)
+    first = utc(2026, 1, 1)
+    quarters_in_two_years = (utc(2028, 1, 1) - first) // QUARTER
+    mismatches = []
+    for _ in range(200):
+        start = first + rng.randrange(quarters_in_two_years) * QUARTER
+        hours = rng.choice([4, 8, 24])
+        end = oracle(start, hours, zone, public)
+        opening = start
+        while not is_worked(opening, zone, public):
+            opening += QUARTER
+        if (subtract_business_hours(calendar, end, hours) != opening
+                or business_hours_between(calendar, start, end) != hours):
+            mismatches.append((start.isoformat(), hours))
     assert mismatches == []

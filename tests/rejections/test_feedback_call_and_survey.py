@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from kringloop.cases.models import Case, FeedbackCallRequest
@@ -18,6 +19,8 @@ from tests.support.people import THIJS
 from tests.support.rejections import Recruiting, applicant, rejection
 from tests.support.web import signed_in
 from tests.support.working_days import AMSTERDAM, dutch_working_day, next_weekday_at
+
+pytestmark = pytest.mark.office_hours  # the recruiter's callback counts working hours
 
 
 async def sent_on_a_tuesday(recruiting: Recruiting, who: dict[str, str], **fields: str

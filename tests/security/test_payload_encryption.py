@@ -170,6 +170,13 @@ def payloads_in(node: Any) -> list[dict[str, Any]]:
         return [p for value in node for p in payloads_in(value)]
     if not isinstance(node, dict):
         return []
+    if node.get("markerName") in ("core_patch", "core_local_activity"):
+        # The SDK's own bookkeeping stays plain: the name of a code change (`workflow.patched`),
+        # a local activity's sequence number, type and times. Its result is a payload.
+        node = {**node, "details": {k: v for k, v in node["details"].items()
+                                    if k not in ("patch-data", "data")}}
+    # The code changes a workflow has taken, as the search attribute Temporal lists them by.
+    node = {k: v for k, v in node.items() if k != "TemporalChangeVersion"}
     own = [node] if "metadata" in node and "encoding" in node["metadata"] else []
     return own + [p for value in node.values() for p in payloads_in(value)]
 

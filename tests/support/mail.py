@@ -68,6 +68,17 @@ class MailServer:
             await asyncio.sleep(0.02)
         return self.received
 
+    async def wait_for_kind(self, address: str, kind: str, count: int, *, timeout: float = 10
+                            ) -> list[EmailMessage]:
+        """The `kind` emails to `address` once there are `count` of them."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found := self.to(address, kind)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} {kind} emails to {address}, "
+                                     f"got {len(found)}")
+            await asyncio.sleep(0.02)
+        return found
+
 
 def body_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
@@ -104,6 +115,7 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
         "base_url": "https://kringloop.example",
     }
     case_url = "https://kringloop.example/cases/42"
+    booking_url = "https://kringloop.example/b/t0k3n"
     per_kind: dict[str, dict[str, object]] = {
         "acknowledgement": {
             "respondent_name": "Anna de Vries",
@@ -111,6 +123,7 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "callback_due_at": CALLBACK_DUE_AT,
             "score": 3,
             "comment": "De fiets was drie weken te laat.",
+            "booking_url": booking_url,
         },
         "assignment": {
             "member_name": "Sanne Bakker",
@@ -148,6 +161,19 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "respondent_name": "Anna de Vries",
             "assignee_name": "Sanne Bakker",
             "attempts": 3,
+            "booking_url": booking_url,
+        },
+        "booking_confirmed": {
+            "respondent_name": "Anna de Vries",
+            "assignee_name": "Sanne Bakker",
+            "callback_due_at": CALLBACK_DUE_AT,
+            "booking_url": booking_url,
+        },
+        "callback_booked": {
+            "member_name": "Sanne Bakker",
+            "respondent_name": "Anna de Vries",
+            "callback_due_at": CALLBACK_DUE_AT,
+            "case_url": case_url,
         },
         "closing": {
             "respondent_name": "Anna de Vries",

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from kringloop.org.organisation import Organisation
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 LONDON = ZoneInfo("Europe/London")
 
@@ -25,3 +27,12 @@ def next_weekday_at(after: datetime, isoweekday: int, at: time,
     while not (day.isoweekday() == isoweekday and dutch_working_day(day) and also_working(day)):
         day += timedelta(days=1)
     return datetime.combine(day, at, AMSTERDAM)
+
+
+def round_the_clock(org: Organisation) -> Organisation:
+    """The organisation with every team working all day, every day, holidays too: for tests
+    about anything but working hours, which then pass at whatever hour they run."""
+    always = {"working_days": [1, 2, 3, 4, 5, 6, 7], "holiday_country": "",
+              "holiday_subdivision": None, "working_hours": (time(0), time.max)}
+    return org.model_copy(update={"teams": [team.model_copy(update=always)
+                                            for team in org.teams]})

@@ -45,6 +45,7 @@ PEOPLE = {  # the team's member and lead, per team a route is about
     "people": ("rachid.aziz@fietsenwinkel.example", "wendy.vanleeuwen@fietsenwinkel.example"),
     "werving": ("mila.koster@fietsenwinkel.example", "anouk.peters@fietsenwinkel.example"),
 }
+JOOST, SANNE = PEOPLE["zakelijk"][0], "sanne.jansen@fietsenwinkel.example"  # colleagues
 OTHER_TEAM = "bram.degroot@fietsenwinkel.example"  # Particulieren
 RECRUITER = "thijs.willems@fietsenwinkel.example"  # Werving & Selectie
 VACANCY_TITLE = "Fietsenmaker"
@@ -339,6 +340,15 @@ ROUTES: dict[str, Entry] = {
         "POST", "/api/cases/{fresh_case}/resolve", {
             "root_cause": "communication", "action_taken": "Gebeld", "message": "Opgelost."}),
         (401, 404, 200, 200, 404, 200)),
+    "wait on the respondent": Entry(
+        "POST", "/api/cases/{case_id}/pause",
+        api("POST", "/api/cases/{fresh_case}/pause", {"reason": "Gevraagd wanneer het past"}),
+        (401, 404, 200, 200, 404, 200)),
+    # A fresh case is not waiting: whoever may act on it hears so (422), the others not even
+    # that the case exists.
+    "resume the clock": Entry("POST", "/api/cases/{case_id}/resume",
+                              api("POST", "/api/cases/{fresh_case}/resume"),
+                              (401, 404, 422, 422, 404, 422)),
     "reply to an anonymous employee": Entry(
         "POST", "/api/cases/{case_id}/relay-replies",
         api("POST", "/api/cases/{case}/relay-replies", {"text": "Dank je, we kijken ernaar."}),
@@ -424,6 +434,33 @@ ROUTES: dict[str, Entry] = {
                                  (303, 403, 403, 403, 403, 200)),
     # Only admins see the survey tools' sources and their deliveries.
     "sources": Entry("GET", "/sources", page("/sources"), (303, 403, 403, 403, 403, 200)),
+    # the team's list of open cases: its lead moves cases and marks absences, its members
+    # see today's callbacks only (tests/web/test_team_cases_pages.py)
+    "team cases page": Entry("GET", "/teams/{team_id}/cases", page("/teams/{team_id}/cases"),
+                             (303, 404, 200, 200, 404, 200)),
+    "team reassign form": Entry("POST", "/teams/{team_id}/reassignments", form(
+        "/teams/{team_id}/reassignments", {"from_member": JOOST, "to_member": SANNE}),
+        (303, 404, 403, 303, 404, 303)),
+    "absence form": Entry("POST", "/teams/{team_id}/absences", form(
+        "/teams/{team_id}/absences", {"member": JOOST, "until": "2099-12-31"}),
+        (303, 404, 403, 303, 404, 303)),
+    "absence end form": Entry("POST", "/teams/{team_id}/absences/end", form(
+        "/teams/{team_id}/absences/end", {"member": JOOST}), (303, 404, 403, 303, 404, 303)),
+    "team cases": Entry("GET", "/api/teams/{team_id}/cases",
+                        api("GET", "/api/teams/{team_id}/cases"),
+                        (401, 404, 200, 200, 404, 200)),
+    "reassign a member's cases": Entry(
+        "POST", "/api/teams/{team_id}/reassignments",
+        api("POST", "/api/teams/{team_id}/reassignments",
+            {"from_member": JOOST, "to_member": SANNE}), (401, 404, 403, 200, 404, 200)),
+    "mark a member absent": Entry(
+        "PUT", "/api/teams/{team_id}/members/{member}/absence",
+        api("PUT", f"/api/teams/{{team_id}}/members/{JOOST}/absence", {"until": "2099-12-31"}),
+        (401, 404, 403, 200, 404, 200)),
+    "end an absence": Entry(
+        "DELETE", "/api/teams/{team_id}/members/{member}/absence",
+        api("DELETE", f"/api/teams/{{team_id}}/members/{JOOST}/absence"),
+        (401, 404, 403, 204, 404, 204)),
     # public: anyone may call these, and for the reason given
     "survey tool webhook": Entry(
         "POST", "/api/hooks/{name}", _hook, (200,) * 6,
@@ -465,6 +502,11 @@ ROUTES: dict[str, Entry] = {
     "candidate answer": Entry("POST", "/c/{token}",
                               public_form("/c/forged", {"score": "3", "comment": "Stil"}),
                               (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "callback booking page": Entry("GET", "/b/{token}", page("/b/forged"),
+                                   (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "book the callback": Entry("POST", "/b/{token}",
+                               public_form("/b/forged", {"slot": "2026-12-08T09:00Z"}),
+                               (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
     "employee conversation": Entry("GET", "/e/{token}", page("/e/{conversation}"),
                                    (200, 200, 200, 200, 200, 200), team="people",
                                    public=SIGNED_LINK),

@@ -14,9 +14,11 @@ from kringloop.cases.schemas import (
     CallbackAttemptIn,
     CasePublic,
     NoteIn,
+    PauseIn,
     ReassignIn,
     RelayMessageIn,
     ResolveIn,
+    ResumeIn,
 )
 from kringloop.database import session_for
 from kringloop.services import Services
@@ -63,6 +65,21 @@ async def reassign(case_id: str, body: ReassignIn, services: ServicesDep, caller
 async def resolve(case_id: str, body: ResolveIn, services: ServicesDep, caller: ApiCaller
                   ) -> CasePublic:
     await case_actions.resolve(services, caller, case_id, body)
+    return await asyncio.to_thread(_read, services, case_id)
+
+
+@router.post("/{case_id}/pause", response_model=CasePublic)
+async def wait_on_respondent(case_id: str, body: PauseIn, services: ServicesDep,
+                             caller: ApiCaller) -> CasePublic:
+    """Waiting on the respondent (asked for information or a time): the callback clock stops
+    until they answer or you resume it; the time waited moves the due time on."""
+    await case_actions.wait_on_respondent(services, caller, case_id, body)
+    return await asyncio.to_thread(_read, services, case_id)
+
+
+@router.post("/{case_id}/resume", response_model=CasePublic)
+async def resume_clock(case_id: str, services: ServicesDep, caller: ApiCaller) -> CasePublic:
+    await case_actions.resume_clock(services, caller, case_id, ResumeIn())
     return await asyncio.to_thread(_read, services, case_id)
 
 

@@ -24,10 +24,12 @@ from kringloop.cases.schemas import (
     AdoptionIn,
     CallbackAttemptIn,
     NoteIn,
+    PauseIn,
     QueueStatus,
     ReassignIn,
     RelayMessageIn,
     ResolveIn,
+    ResumeIn,
     ScoreBand,
 )
 from kringloop.cases.workspace import queue_of
@@ -110,6 +112,8 @@ def _case_page(request: Request, services: Services, principal: Principal, case_
     forms = {"callback-attempts": not finished, "notes": not closed,
              "reassign": bool(reassign_to) and not finished, "resolve": not finished,
              "relay-replies": public.relay and not finished,
+             "pause": not finished and case.status != "waiting",
+             "resume": case.status == "waiting",
              "adopt": adoption["can_adopt"]}
     return page(
         request, services, principal, "case.html", status_code=status_code,
@@ -154,6 +158,8 @@ ACTIONS = {
     "notes": _Action(NoteIn, case_actions.add_note, "note_added"),
     "reassign": _Action(ReassignIn, case_actions.reassign, "reassigned"),
     "resolve": _Action(ResolveIn, case_actions.resolve, "resolved"),
+    "pause": _Action(PauseIn, case_actions.wait_on_respondent, "paused"),
+    "resume": _Action(ResumeIn, case_actions.resume_clock, "resumed"),
     "relay-replies": _Action(RelayMessageIn, case_actions.reply_to_employee, "relay_replied"),
     "adopt": _Action(AdoptionIn, case_actions.adopt_customer, "adopted"),
 }
@@ -208,7 +214,7 @@ def _preview_page(request: Request, services: Services, principal: Principal, ca
 async def act_on_case(
     case_id: str,
     action: Literal["callback-attempts", "notes", "reassign", "resolve", "relay-replies",
-                    "adopt"],
+                    "adopt", "pause", "resume"],
     request: Request, services: ServicesDep, principal: PageUser,
 ) -> Response:
     """Do the action, then back to the case page (303) with a flash message; a refusal shows

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kringloop.cases.absences import absences_in
 from kringloop.cases.workspace import team_board
 from kringloop.database import session_for
 from kringloop.web.deps import PageUser, ServicesDep
+from kringloop.web.pages import team_cases
 from kringloop.web.pages.rendering import page, problem, sla_clock
 
 router = APIRouter(include_in_schema=False)
@@ -37,11 +39,13 @@ def board(team_id: str, request: Request, services: ServicesDep, principal: Page
     now = datetime.now(UTC)
     with session_for(services.engine) as session:
         board = team_board(session=session, team=team, now=now)
+        absent = absences_in(session=session, team=team, now=now)
     thanked = [r for r in board.leaderboard if r.on_time_callbacks or r.recovered]
     return page(
         request, services, principal, "team.html", board=board, team=team,
         clocks={item.case_id: sla_clock(due_at=item.callback_due_at, called_back=False,
                                         finished=False, now=now) for item in board.due_today},
-        thanked=thanked,
+        thanked=thanked, absent=team_cases.absence_days(absent, principal),
         # Everyone else is listed alphabetically and plainly: nobody is shown at the bottom.
         also_in_team=sorted(r.name for r in board.leaderboard if r not in thanked))
+

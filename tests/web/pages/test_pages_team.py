@@ -56,7 +56,7 @@ async def test_the_lead_sees_where_to_help_today_and_whom_to_thank(live: Kringlo
     risk = element(board.text, "sla-risk")
     assert f'data-case-id="{waiting["case_id"]}" class="overdue"' in risk
     assert "30 min te laat" in risk
-    workload = re.search(r"<td>Bram de Groot</td>\s*<td>(\d+)</td>\s*<td>(\d+)</td>", board.text)
+    workload = re.search(r">Bram de Groot</a></td>\s*<td>(\d+)</td>\s*<td>(\d+)</td>", board.text)
     assert workload and workload.groups() == ("3", "1")
     for blame in ("worst", "slechtst", "laatste plaats"):
         assert blame not in board.text.lower()
