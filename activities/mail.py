@@ -27,7 +27,7 @@ class MailActivities:
         case, origin = steps.load_case(engine=self.engine, case_id=order.case_id)
         letter = emails.compose(kind=order.kind, case=case, origin=origin, org=self.org,
                                 settings=self.settings, reassigned=order.reassigned,
-                                sequence=order.sequence)
+                                sequence=order.sequence, promised_at=order.promised_at)
         return letter, emails.template_for(order.kind, origin)
 
     @activity.defn
@@ -39,4 +39,5 @@ class MailActivities:
             lambda: letter.render(kind),
             engine=self.engine, settings=self.settings,
             record=steps.email_step(case_id=order.case_id, key=order.key,
-                                    at=activity.info().scheduled_time))
+                                    at=activity.info().scheduled_time,
+                                    promise=emails.promise_in(order.kind, letter)))

@@ -78,6 +78,10 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self.paused_at: datetime | None = None
         self._status_before_pause = "assigned"
         self._mail_waiting_for_working_hours: set[asyncio.Task[None]] = set()
+        # A changed promise, told to the respondent at most once a day, in the daytime.
+        self._promise_to_tell: datetime | None = None
+        self._telling_promise: asyncio.Task[None] | None = None
+        self._promise_told_at: datetime | None = None
 
     @workflow.run
     async def run(self, case: CaseInput) -> str:
@@ -200,6 +204,7 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self._colleague_due_at = await self._working_moment(
             workflow.now(), self.plan.escalation_grace_hours)
         self._clock_stage = "colleague"
+        self._tell_respondent_of_new_promise(self._colleague_due_at)
 
     async def _give_to_the_lead(self) -> None:
         assert self.plan is not None
@@ -208,6 +213,8 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             await self._assign(preferred=self.plan.lead.email,
                                reason="the colleague's grace period ran out too")
             self._mail("assignment", reassigned=True)
+            self._tell_respondent_of_new_promise(await self._working_moment(
+                workflow.now(), self.plan.escalation_grace_hours))
 
     async def _clock_reaches(self, moment: datetime) -> bool:
         """Wait for `moment`: True when it came with the callback still not made and the clock
@@ -308,6 +315,8 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         await self._assign(preferred=change.member_email, actor=change.actor,
                            reason=f"by {change.actor}")
         self._mail("assignment", reassigned=True)
+        if self._working_clock:
+            self._tell_respondent_of_new_promise(self.due_at)  # the same time, another name
         return self.status
 
     @reassign.validator
@@ -508,9 +517,31 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             status=status, callback_due_at=callback_due_at), **DATABASE_STEP)
         self.status = status or self.status
 
-    def _mail(self, kind: str, *, reassigned: bool = False) -> None:
+    def _tell_respondent_of_new_promise(self, promised_at: datetime | None) -> None:
+        """Someone else calls, or later: the respondent hears it from that person, in one short
+        note at most once a day and only in the daytime; a later change in the same day is told
+        in that note. Nothing is told once the callback is made."""
+        self._promise_to_tell = promised_at
+        if self._telling_promise is None or self._telling_promise.done():
+            self._telling_promise = asyncio.create_task(self._tell_promise_when_fit())
+
+    async def _tell_promise_when_fit(self) -> None:
+        if self._promise_told_at is not None:
+            await workflow.sleep(max(self._promise_told_at + timedelta(days=1) - workflow.now(),
+                                     timedelta(0)))
+        daytime = await self._working_moment(workflow.now())  # the team's hours: never at night
+        if daytime > workflow.now():
+            await workflow.sleep(daytime - workflow.now())
+        if self._callback_made():
+            return
+        self._promise_told_at = workflow.now()
+        self._mail_respondent("promise_changed", promised_at=self._promise_to_tell)
+
+    def _mail(self, kind: str, *, reassigned: bool = False,
+              promised_at: datetime | None = None) -> None:
         key = f"{self.case_id}:{kind}:{self._count('mail-' + kind)}"
-        email = CaseEmail(case_id=self.case_id, kind=kind, key=key, reassigned=reassigned)
+        email = CaseEmail(case_id=self.case_id, kind=kind, key=key, reassigned=reassigned,
+                          promised_at=promised_at)
         if self._working_clock and kind not in RESPONDENT_KINDS:
             waiting = asyncio.create_task(self._mail_in_working_hours(email))
             self._mail_waiting_for_working_hours.add(waiting)
@@ -526,10 +557,10 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             await workflow.sleep(opening - workflow.now())
         self._outgoing.append(email)
 
-    def _mail_respondent(self, kind: str) -> None:
+    def _mail_respondent(self, kind: str, *, promised_at: datetime | None = None) -> None:
         assert self.plan is not None
         if self.plan.respondent_contactable and not self.erased:
-            self._mail(kind)
+            self._mail(kind, promised_at=promised_at)
 
     async def _deliver_mail(self) -> None:
         """Send queued emails one by one, in order; a refused email is recorded and skipped."""

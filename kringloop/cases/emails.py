@@ -10,6 +10,7 @@ from typing import NamedTuple
 from kringloop.cases.booking import SLOT, offers_booking
 from kringloop.cases.messages import RESPONDENT_KINDS
 from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest
+from kringloop.cases.queries import has_conversation
 from kringloop.mail.delivery import Recipient, message_id_for
 from kringloop.mail.rendering import Attachment, Email, calendar_invitation, render
 from kringloop.org.organisation import Organisation
@@ -17,7 +18,7 @@ from kringloop.security.signed_links import booking_token, score_token
 from kringloop.settings import Settings
 
 # The respondent's emails that offer a link to book (or move) the callback.
-BOOKING_LINK_KINDS = ("acknowledgement", "unreachable", "booking_confirmed")
+BOOKING_LINK_KINDS = ("acknowledgement", "unreachable", "booking_confirmed", "promise_changed")
 # A booked callback, in the calendar of the respondent and of the assignee.
 INVITATION_KINDS = ("booking_confirmed", "callback_booked")
 _SUMMARIES = {  # the calendar event's title, by the reader's language
@@ -55,11 +56,12 @@ def template_for(kind: str, origin: CaseOrigin) -> str:
 
 def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
             settings: Settings, reassigned: bool = False, sequence: int = 0,
-            now: datetime | None = None) -> CaseLetter:
+            now: datetime | None = None, promised_at: datetime | None = None) -> CaseLetter:
     """The `kind` email about `case` as it stands: the respondent's emails, the lead's
     escalation, or the assignment, reminder and booked callback to the member working the
     case. A calendar invitation carries `sequence` (the how-manieth of its kind for the case:
-    a later booking moves the same event) and is stamped `now` (the clock by default)."""
+    a later booking moves the same event) and is stamped `now` (the clock by default). A
+    changed promise tells the respondent `promised_at` (the case keeps the first one)."""
     team = org.team(case.team_id) if case.team_id else None
     assignee = org.member(case.assignee_email) if case.assignee_email else None
     context: dict[str, object] = {
@@ -75,6 +77,8 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
         "comment": origin.comment,
         "callback_due_at": case.callback_due_at,
         "case_url": f"{settings.base_url}/cases/{case.id}",
+        # An anonymous employee: the team answers through their conversation, never calls.
+        "anonymous": has_conversation(case, origin),
     }
     if isinstance(origin, FeedbackCallRequest):
         context |= {"vacancy_title": origin.vacancy_title, "phone": origin.phone}
@@ -92,6 +96,9 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
             "booking_url": _booking_link(settings, case.id)
             if kind in BOOKING_LINK_KINDS and offers_booking(case, origin) else None,
         }
+        if kind == "promise_changed":
+            context |= {"promised_at": promised_at or case.callback_due_at,
+                        "first_promise": case.callback_due_at}
     elif kind == "escalation":
         assert team is not None
         to = Recipient(team.lead.name, team.lead.email, team.lead.language)
@@ -134,3 +141,16 @@ def _score_link(settings: Settings, case_id: str, score: int) -> str:
 def _booking_link(settings: Settings, case_id: str) -> str:
     """Where the respondent picks a time for the callback: a signed link for this case."""
     return f"{settings.base_url}/b/{booking_token(settings.signing_key, case_id=case_id)}"
+
+
+# The respondent's emails that promise a call: by whom, and by when.
+PROMISING_KINDS = ("acknowledgement", "booking_confirmed", "promise_changed")
+
+
+def promise_in(kind: str, letter: CaseLetter) -> str | None:
+    """The promise a respondent's email makes, for the case timeline: who calls, by when."""
+    who, when = letter.context.get("assignee_name"), (
+        letter.context.get("promised_at") or letter.context.get("callback_due_at"))
+    if kind not in PROMISING_KINDS or not who or not isinstance(when, datetime):
+        return None
+    return f"{who} calls by {when:%Y-%m-%d %H:%M} UTC"

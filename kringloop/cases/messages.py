@@ -227,7 +227,8 @@ class ActionRecord:
 
 
 # The case emails that go to the respondent (the others go to the team).
-RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey", "booking_confirmed")
+RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey", "booking_confirmed",
+                    "promise_changed")
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,8 @@ class CaseEmail:
     kind: str
     key: str
     reassigned: bool = False
+    # A changed promise to the respondent: the new time (the case keeps the first one).
+    promised_at: datetime | None = None
 
     @property
     def sequence(self) -> int:

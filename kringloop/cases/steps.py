@@ -319,12 +319,17 @@ def record_resurvey(*, engine: Engine, case_id: str, score: int, now: datetime,
     return recovered and scored
 
 
-def email_step(*, case_id: str, key: str, at: datetime) -> Callable[[Session, str, str], None]:
-    """How a case email's outcome goes on the case timeline (in the outbox's transaction)."""
+def email_step(*, case_id: str, key: str, at: datetime, promise: str | None = None
+               ) -> Callable[[Session, str, str], None]:
+    """How a case email's outcome goes on the case timeline (in the outbox's transaction), and
+    the promise it made to the respondent, once it is sent."""
 
     def record(session: Session, status: str, detail: str) -> None:
         session.add(TimelineEntry(
             case_id=case_id, key=f"{key}:{status}", at=at, actor="kringloop",
             kind="email_sent" if status == "sent" else "email_failed", detail=detail))
+        if promise and status == "sent":
+            session.add(TimelineEntry(case_id=case_id, key=f"{key}:promise", at=at,
+                                      actor="kringloop", kind="promised", detail=promise))
 
     return record

@@ -98,6 +98,8 @@ def report(
                                          for r in loop.rows],
         "median time to resolution": [hours(r.median_hours_to_resolution) for r in loop.rows],
         "escalated (SLA missed)": [str(r.sla_breaches) for r in loop.rows],
+        "waited on the respondent": [str(r.waited_on_respondent) for r in loop.rows],
+        "reopened after a low re-survey": [str(r.reopened) for r in loop.rows],
         "resolved": [share(r.pct_resolved, r.resolved, r.cases_opened) for r in loop.rows],
         "re-survey answered": [share(r.resurvey_response_rate, r.resurveys_answered,
                                      r.resurveys_sent) for r in loop.rows],

@@ -41,6 +41,7 @@ KINDS = (
     "relay_message",
     "booking_confirmed",
     "callback_booked",
+    "promise_changed",
 )
 LANGUAGES = ("nl", "en")
 

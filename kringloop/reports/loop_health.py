@@ -34,7 +34,7 @@ def _median_hours(durations: list[timedelta]) -> float | None:
     return round(statistics.median(d.total_seconds() for d in durations) / 3600, 1)
 
 
-def _health(program: str, team: str | None, cases: list[Any], resurveyed: set[str],
+def _health(program: str, team: str | None, cases: list[Any], steps: dict[str, set[str]],
             now: datetime, month: Month | None) -> LoopHealth:
     # The callback deadline moves when an escalated case is reassigned, so a callback before
     # the stored deadline counts as within the SLA only if the case never escalated.
@@ -44,7 +44,7 @@ def _health(program: str, team: str | None, cases: list[Any], resurveyed: set[st
                  and c.first_attempt_at <= c.callback_due_at and not c.escalations)
     resolved = [c for c in cases if c.resolved_at]
     answered = [c for c in cases if c.resurvey_score is not None]
-    sent = sum(1 for c in cases if c.id in resurveyed or c.resurvey_score is not None)
+    sent = sum(1 for c in cases if c.id in steps["resurvey_sent"] or c.resurvey_score is not None)
     base = [c for c in answered if c.score is not None and category_of(c.score) == "detractor"]
     recovered = sum(1 for c in base if category_of(c.resurvey_score) != "detractor")
     causes = Counter(c.root_cause for c in resolved if c.root_cause)
@@ -54,7 +54,9 @@ def _health(program: str, team: str | None, cases: list[Any], resurveyed: set[st
         median_hours_to_first_contact=_median_hours(
             [c.first_attempt_at - c.opened_at for c in cases if c.first_attempt_at]),
         median_hours_to_resolution=_median_hours([c.resolved_at - c.opened_at for c in resolved]),
-        sla_breaches=sum(1 for c in cases if c.escalations), resolved=len(resolved),
+        sla_breaches=sum(1 for c in cases if c.escalations),
+        waited_on_respondent=sum(1 for c in cases if c.id in steps["paused"]),
+        reopened=sum(1 for c in cases if c.id in steps["reopened"]), resolved=len(resolved),
         pct_resolved=rounded_percent(len(resolved), len(cases)), resurveys_sent=sent,
         resurveys_answered=len(answered),
         resurvey_response_rate=rounded_percent(len(answered), sent),
@@ -104,14 +106,16 @@ def loop_report(
         Case.id, Case.program, Case.team_id, Case.score, Case.opened_at, Case.callback_due_at,
         Case.first_attempt_at, Case.escalations, Case.resolved_at, Case.root_cause,
         Case.resurvey_score).where(*opened)).all()
-    # Sent re-surveys: on the timeline, or (cases from before that step was recorded) in the
-    # outbox.
-    resurveyed = set(session.exec(select(TimelineEntry.case_id).join(
-        Case, col(Case.id) == col(TimelineEntry.case_id)).where(
-        TimelineEntry.kind == "resurvey_sent", *opened)).all())
-    resurveyed |= {case_id for case_id in session.exec(select(OutboxMessage.case_id).join(
-        Case, col(Case.id) == col(OutboxMessage.case_id)).where(
-        OutboxMessage.kind == RESURVEY, *opened)).all() if case_id}
+    # The cases that took these steps; sent re-surveys also in the outbox (for cases from
+    # before that step was recorded).
+    steps: dict[str, set[str]] = defaultdict(set)
+    for case_id, kind in session.exec(select(TimelineEntry.case_id, TimelineEntry.kind).join(
+            Case, col(Case.id) == col(TimelineEntry.case_id)).where(
+            col(TimelineEntry.kind).in_(("resurvey_sent", "paused", "reopened")), *opened)):
+        steps[kind].add(case_id)
+    steps["resurvey_sent"] |= {case_id for case_id in session.exec(
+        select(OutboxMessage.case_id).join(Case, col(Case.id) == col(OutboxMessage.case_id))
+        .where(OutboxMessage.kind == RESURVEY, *opened)).all() if case_id}
     grouped: dict[tuple[str, str | None], list[Any]] = defaultdict(list)
     for case in cases:
         if case.program != EMPLOYEE or case.team_id in employee_teams:
@@ -119,7 +123,7 @@ def loop_report(
     program_order = {p: index for index, p in enumerate(org.programs)}
     team_order = {t.id: index for index, t in enumerate(org.teams)}
     return LoopReport(rows=[
-        _health(program, team, grouped[(program, team)], resurveyed, now, window.month)
+        _health(program, team, grouped[(program, team)], steps, now, window.month)
         for program, team in sorted(grouped, key=lambda pt: (
             program_order.get(pt[0], len(program_order)), pt[0],
             team_order.get(pt[1] or "", len(team_order)), pt[1] or ""))])

@@ -73,6 +73,10 @@ class LoopHealth(BaseModel):
     median_hours_to_first_contact: float | None
     median_hours_to_resolution: float | None
     sla_breaches: int
+    # Cases that waited on the respondent (their clock stopped), and cases a still-low
+    # re-survey reopened.
+    waited_on_respondent: int = 0
+    reopened: int = 0
     resolved: int
     pct_resolved: int | None
     resurveys_sent: int

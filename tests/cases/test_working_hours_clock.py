@@ -12,6 +12,8 @@ import holidays
 import pytest
 from sqlmodel import col, select
 
+from kringloop.cases import flows
+from kringloop.cases.messages import RESPONDENT_KINDS, CallbackBooking
 from kringloop.cases.models import TimelineEntry
 from kringloop.cases.workspace import team_board
 from kringloop.database import session_for
@@ -94,7 +96,7 @@ async def test_a_missed_callback_over_a_holiday_weekend_never_mails_the_team_at_
     await simulated.case_when(case_id, lambda c: c["assignee"]["email"] == team.lead.email)
 
     sent = staff_emails(simulated, case_id)
-    to_team = [(kind, at) for kind, at, _ in sent if kind != "acknowledgement"]
+    to_team = [(kind, at) for kind, at, _ in sent if kind not in RESPONDENT_KINDS]
     assert [kind for kind, _ in to_team] == [
         "assignment", "reminder", "escalation", "assignment", "assignment"]
     night = [(kind, at.astimezone(AMSTERDAM)) for kind, at in to_team if not worked(at)]
@@ -122,7 +124,18 @@ async def test_a_missed_callback_over_a_holiday_weekend_never_mails_the_team_at_
     assert datetime.fromisoformat(case["callback_due_at"]) == promised
     kinds = [kind for kind, _ in simulated.timeline(case_id)]
     assert kinds.count("escalated") == 1 and kinds.count("reassigned") == 2
-    assert len(kinds) <= 14, kinds
+    assert len(kinds) <= 20, kinds
+
+    # Anna hears who calls her now, and by when: once per change, a day apart, in the daytime.
+    notes = [at for kind, at, _ in sent if kind == "promise_changed"]
+    assert len(notes) == 2 and all(worked(at) for at in notes)
+    assert notes[1] - notes[0] >= timedelta(days=1)
+    assert near(notes[0], moments["colleague"])
+    assert kinds.count("promised") == 3, "the acknowledgement's promise and two new ones"
+    handed_to = next(detail for kind, detail in simulated.timeline(case_id)
+                     if kind == "reassigned").removeprefix("to ").split(" (was")[0]
+    first_note = simulated.smtp.to(ANNA["email"], "promise_changed")[0]
+    assert handed_to in body_of(first_note)
     with session_for(simulated.engine) as session:
         board = team_board(session=session, team=team, now=await simulated.env.get_current_time())
     overdue = {m.email: m.overdue for m in board.members}
@@ -229,3 +242,34 @@ async def test_a_still_low_re_survey_reopens_the_case_once_to_the_lead(
     assert kinds.count("reopened") == 1 and kinds.count("resurvey_answered") == 2
     assert (await simulated.case(case_id))["resurvey_score"] == 1
     await keep_history(simulated, case_id, "case_reopened_after_a_low_resurvey")
+
+
+async def test_a_booked_time_becomes_the_promise_the_clock_counts_to(
+    simulated: Kringloop,
+) -> None:
+    now = await simulated.env.get_current_time()
+    await simulated.env.sleep(next_weekday_at(now, 2, time(10)) - now)
+    posted = await simulated.post_response("clock-booked-1", 2, respondent=ANNA)
+    case_id = posted["case_id"]
+    case = await simulated.case_when(case_id, lambda c: c["callback_due_at"])
+    first_due = datetime.fromisoformat(case["callback_due_at"])
+    slot = next_weekday_at(first_due, 1, time(14))  # Anna picks the Monday after, 14:00
+
+    await flows.take_action(simulated.env.client, case_id, flows.book_callback,
+                            CallbackBooking(at=slot))
+    case = await simulated.case_when(
+        case_id, lambda c: datetime.fromisoformat(c["callback_due_at"]) == slot)
+    await simulated.smtp.wait_for_kind(ANNA["email"], "booking_confirmed", 1)
+    await simulated.smtp.wait_for_kind(case["assignee"]["email"], "callback_booked", 1)
+
+    # The first due time passes without a word: the promise is now the booked time.
+    await simulated.env.sleep(first_due - await simulated.env.get_current_time()
+                              + timedelta(hours=1))
+    assert (await simulated.case(case_id))["status"] == "assigned"
+    await simulated.env.sleep(slot - await simulated.env.get_current_time()
+                              + timedelta(minutes=5))
+    await simulated.case_when(case_id, lambda c: c["status"] == "escalated")
+    sent = staff_emails(simulated, case_id)
+    [reminded] = [at for kind, at, _ in sent if kind == "reminder"]
+    assert near(working_time_after(reminded, 4), slot)
+    assert "callback_booked" in [kind for kind, _ in simulated.timeline(case_id)]

@@ -17,7 +17,7 @@ from activities.mail import MailActivities
 from kringloop.cases import emails
 from kringloop.cases.booking import record_booking
 from kringloop.cases.messages import BookingRecord, CaseEmail
-from kringloop.cases.models import Case
+from kringloop.cases.models import Case, FeedbackCallRequest
 from kringloop.cases.steps import load_case
 from kringloop.database import session_for
 from kringloop.mail.delivery import Recipient, build_message
@@ -158,6 +158,28 @@ def test_the_acknowledgement_and_the_we_tried_to_reach_you_email_offer_to_book_a
         assert link in email.text and f'href="{link}"' in email.html
         assert "Pick a time" in email.text
         assert email.attachments == ()
+
+
+def test_an_applicant_who_asked_for_a_feedback_call_may_pick_the_time_too(
+    org: Organisation, settings: Settings,
+) -> None:
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    request = FeedbackCallRequest(
+        id="call-b-1", rejection_id="rejection-b-1", name="Lotte de Wit",
+        email="lotte@example.nl", phone="0612345678", language="en", vacancy_title="Fietsenmaker",
+        recruiter_email="thijs.willems@fietsenwinkel.example", requested_at=now)
+    case = Case(id="case-call-b-1", response_id="call-b-1", program="candidate",
+                team_id="werving", assignee_email="thijs.willems@fietsenwinkel.example",
+                opened_at=now, callback_due_at=now + timedelta(days=1))
+    letter = emails.compose(kind="acknowledgement", case=case, origin=request, org=org,
+                            settings=settings)
+
+    email = letter.render(emails.template_for("acknowledgement", request))
+
+    link = str(letter.context["booking_url"])
+    assert read_booking_token(settings.signing_key, link.rpartition("/")[2]) == "case-call-b-1"
+    assert link in email.text and f'href="{link}"' in email.html
+    assert "Pick a time" in email.html and "about your application" in email.subject
 
 
 def test_an_anonymous_employee_is_offered_no_booking(

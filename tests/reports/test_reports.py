@@ -365,6 +365,14 @@ def test_loop_health_counts_callbacks_in_time_medians_recovery_and_root_causes(
     add_case(engine, "fresh", opened=NOW - timedelta(hours=1))
     add_case(engine, "elsewhere", team="english", first_attempt_after=timedelta(hours=1))
     add_case(engine, "colleague", team="people", program="employee")
+    with session_for(engine) as session:  # one waited on the customer twice, one reopened
+        session.add_all([
+            TimelineEntry(case_id="case-on-time", key=key, at=NOW, actor="Bram", kind=kind)
+            for key, kind in (("paused-1", "paused"), ("paused-2", "paused"),
+                              ("reopened", "reopened"))])
+        session.add(TimelineEntry(case_id="case-escalated", key="paused-1", at=NOW,
+                                  actor="Bram", kind="paused"))
+        session.commit()
     with session_for(engine) as session:
         report = loop_report(session=session, org=org, programs=["customer"], now=NOW)
         ours = loop_report(session=session, org=org, programs=["customer"], now=NOW,
@@ -377,6 +385,7 @@ def test_loop_health_counts_callbacks_in_time_medians_recovery_and_root_causes(
     assert health.cases_opened == 5
     assert (health.contacted_within_sla, health.sla_decided, health.pct_within_sla) == (2, 4, 50)
     assert health.sla_breaches == 1
+    assert (health.waited_on_respondent, health.reopened) == (2, 1)
     assert health.median_hours_to_first_contact == 4.0  # of 2, 4 and 40 hours
     assert health.median_hours_to_resolution == 30.0  # of 10, 30 and 50 hours
     assert (health.resolved, health.pct_resolved) == (3, 60)

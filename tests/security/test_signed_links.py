@@ -1,7 +1,8 @@
 """The links Kringloop hands out (re-survey and candidate scores, a feedback-call request, an
-anonymous employee's conversation) carry sealed tokens: opaque (no case or applicant id can be
-read from them), expiring, and a token made for one kind of link or one case works for no
-other. Links already in inboxes (the older signed-only tokens) keep working.
+anonymous employee's conversation, the booking of a callback) carry sealed tokens: opaque (no
+case or applicant id can be read from them), expiring, and a token made for one kind of link or
+one case works for no other. Links already in inboxes (the older signed-only tokens) keep
+working; a booking link was never anything but sealed, so no signed-only one opens.
 
 A re-survey link only opens its page: mail scanners open every link in an email, so what
 counts is the answer the person sends from that page, and the first one counts.
@@ -29,10 +30,13 @@ from kringloop.cases.models import Case
 from kringloop.database import session_for
 from kringloop.responses.models import SurveyResponse
 from kringloop.security.signed_links import (
+    BOOKING_LINK_MAX_AGE_S,
     SCORE_LINK_MAX_AGE_S,
     InvalidLink,
+    booking_token,
     conversation_token,
     feedback_call_token,
+    read_booking_token,
     read_conversation_token,
     read_feedback_call_token,
     read_score_token,
@@ -51,7 +55,8 @@ DAY_S = 24 * 3600
 OLD_SALTS = {"re-survey score": "kringloop-resurvey-score",
              "candidate score": "kringloop-candidate-survey",
              "feedback call": "kringloop-feedback-call",
-             "conversation": "kringloop-employee-conversation"}
+             "conversation": "kringloop-employee-conversation",
+             "booking": "kringloop-callback-booking"}  # never sent so: forged, it must not open
 
 
 @contextmanager
@@ -210,6 +215,8 @@ async def test_an_expired_link_of_every_kind_opens_nothing(live: Kringloop) -> N
         feedback = feedback_call_token(key, rejection_id="rej-long-ago")
     with made_days_ago(181):  # a conversation link lives 180 days
         conversation = conversation_token(key, case_id=employee["case_id"])
+    with made_days_ago(31):  # a booking link lives 30 days
+        booking = booking_token(key, case_id=case_id)
 
     answers = {
         "re-survey page": await live.api.get(f"/r/{score}"),
@@ -222,14 +229,18 @@ async def test_an_expired_link_of_every_kind_opens_nothing(live: Kringloop) -> N
         "conversation": await live.api.get(f"/e/{conversation}"),
         "conversation message": await live.api.post(f"/e/{conversation}",
                                                      data={"text": "Hallo?"}),
+        "booking page": await live.api.get(f"/b/{booking}"),
+        "booking": await live.api.post(f"/b/{booking}", data={"slot": "2026-12-08T09:00Z"}),
     }
 
     assert {name: page.status_code for name, page in answers.items()} == {
         "re-survey page": 400, "re-survey answer": 400, "candidate page": 400,
         "candidate answer": 400, "feedback-call page": 400, "feedback-call request": 400,
-        "conversation": 404, "conversation message": 404}
+        "conversation": 404, "conversation message": 404, "booking page": 400, "booking": 400}
     assert "this link has expired" in answers["re-survey answer"].text
     assert "this link has expired" in answers["candidate page"].text
+    assert "this link has expired" in answers["booking"].text
+    assert "callback_booked" not in [kind for kind, _ in live.timeline(case_id)]
     assert resurvey_answers(live) == []
     assert relayed(live, employee["case_id"]) == []
     with made_days_ago(59):  # the same link a day younger still works
@@ -255,19 +266,22 @@ TOKENS: dict[str, Callable[[str], str]] = {
     "candidate score": lambda key: survey_token(key, rejection_id="case-r-1", score=3),
     "feedback call": lambda key: feedback_call_token(key, rejection_id="case-r-1"),
     "conversation": lambda key: conversation_token(key, case_id="case-r-1"),
+    "booking": lambda key: booking_token(key, case_id="case-r-1"),
 }
 OLD_DATA: dict[str, dict[str, object]] = {
     "re-survey score": {"c": "case-r-1", "s": 3}, "candidate score": {"r": "case-r-1", "s": 3},
-    "feedback call": {"r": "case-r-1"}, "conversation": {"c": "case-r-1"}}
+    "feedback call": {"r": "case-r-1"}, "conversation": {"c": "case-r-1"},
+    "booking": {"c": "case-r-1"}}
 READERS: dict[str, Callable[[str], object]] = {
     "re-survey score": lambda token: read_score_token(KEY, token),
     "candidate score": lambda token: read_survey_token(KEY, token),
     "feedback call": lambda token: read_feedback_call_token(KEY, token),
     "conversation": lambda token: read_conversation_token(KEY, token),
+    "booking": lambda token: read_booking_token(KEY, token),
 }
 READ = {"re-survey score": "ScoreClick(case_id='case-r-1', score=3)",
         "candidate score": "SurveyClick(rejection_id='case-r-1', score=3)",
-        "feedback call": "'case-r-1'", "conversation": "'case-r-1'"}
+        "feedback call": "'case-r-1'", "conversation": "'case-r-1'", "booking": "'case-r-1'"}
 
 
 def decodings(token: str) -> Iterator[bytes]:
@@ -287,7 +301,8 @@ def test_a_token_reveals_no_case_or_applicant_id(kind: str) -> None:
     token = {"re-survey score": lambda: score_token(KEY, case_id=the_id, score=3),
              "candidate score": lambda: survey_token(KEY, rejection_id=the_id, score=3),
              "feedback call": lambda: feedback_call_token(KEY, rejection_id=the_id),
-             "conversation": lambda: conversation_token(KEY, case_id=the_id)}[kind]()
+             "conversation": lambda: conversation_token(KEY, case_id=the_id),
+             "booking": lambda: booking_token(KEY, case_id=the_id)}[kind]()
 
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token), "URL-safe as it is"
     assert "." not in token, "never the old readable format"
@@ -317,12 +332,29 @@ def test_a_changed_character_anywhere_in_a_token_makes_it_invalid(kind: str) -> 
 
 @pytest.mark.parametrize("made_for", TOKENS)
 def test_a_token_made_for_one_kind_of_link_opens_no_other(made_for: str) -> None:
-    for token in (TOKENS[made_for](KEY), old_token(KEY, made_for, OLD_DATA[made_for])):
+    old = [] if made_for == "booking" else [old_token(KEY, made_for, OLD_DATA[made_for])]
+    for token in (TOKENS[made_for](KEY), *old):
         assert repr(READERS[made_for](token)) == READ[made_for]
         for kind, read in READERS.items():
             if kind != made_for:
                 with pytest.raises(InvalidLink, match="not valid"):
                     read(token)
+
+
+def test_a_booking_link_signed_the_old_way_never_opens() -> None:
+    """There never were signed-only booking links: one that looks like it is forged."""
+    with pytest.raises(InvalidLink, match="not valid"):
+        read_booking_token(KEY, old_token(KEY, "booking", OLD_DATA["booking"]))
+
+
+def test_booking_links_live_thirty_days() -> None:
+    assert BOOKING_LINK_MAX_AGE_S == 30 * DAY_S
+    with made_days_ago(31):
+        token = booking_token(KEY, case_id="case-b-1")
+    with pytest.raises(InvalidLink, match="expired"):
+        read_booking_token(KEY, token)
+    with made_days_ago(29):
+        assert read_booking_token(KEY, booking_token(KEY, case_id="case-b-1")) == "case-b-1"
 
 
 async def test_a_score_link_cannot_be_moved_to_another_case(live: Kringloop) -> None:
@@ -337,6 +369,7 @@ async def test_a_score_link_cannot_be_moved_to_another_case(live: Kringloop) -> 
             f"{old_theirs.partition('.')[0]}.{old_link.partition('.')[2]}",
         "signed with another key": score_token("a-guessed-key", case_id=theirs, score=0),
         "the case's conversation link": conversation_token(key, case_id=theirs),
+        "the case's booking link": booking_token(key, case_id=theirs),
         "a byte changed": link[:60] + ("A" if link[60] != "A" else "B") + link[61:],
         "garbage": "eyJjIjoiY2FzZS14In0.abc.def",
     }

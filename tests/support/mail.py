@@ -126,6 +126,7 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "booking_url": booking_url,
         },
         "assignment": {
+            "anonymous": False,
             "member_name": "Sanne Bakker",
             "respondent_name": "Anna de Vries",
             "score": 3,
@@ -136,12 +137,14 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "reassigned": False,
         },
         "reminder": {
+            "anonymous": False,
             "member_name": "Sanne Bakker",
             "respondent_name": "Anna de Vries",
             "callback_due_at": CALLBACK_DUE_AT,
             "case_url": case_url,
         },
         "respondent_update": {
+            "anonymous": False,
             "member_name": "Sanne Bakker",
             "respondent_name": "Anna de Vries",
             "score": 3,
@@ -150,6 +153,7 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "case_url": case_url,
         },
         "escalation": {
+            "anonymous": False,
             "lead_name": "Mark Jansen",
             "assignee_name": "Sanne Bakker",
             "respondent_name": "Anna de Vries",
@@ -169,7 +173,16 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "callback_due_at": CALLBACK_DUE_AT,
             "booking_url": booking_url,
         },
+        "promise_changed": {
+            "respondent_name": "Anna de Vries",
+            "assignee_name": "Mark Jansen",
+            "first_promise": CALLBACK_DUE_AT,
+            # Thursday 31 December 2026, 11:00 in Amsterdam: promised by the colleague now.
+            "promised_at": datetime(2026, 12, 31, 10, 0, tzinfo=UTC),
+            "booking_url": booking_url,
+        },
         "callback_booked": {
+            "anonymous": False,
             "member_name": "Sanne Bakker",
             "respondent_name": "Anna de Vries",
             "callback_due_at": CALLBACK_DUE_AT,
@@ -237,6 +250,7 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "callback_due_at": CALLBACK_DUE_AT,
             "vacancy_title": "Fietsenmaker",
             "phone": "06 12345678",
+            "booking_url": booking_url,
         },
     }
     return {**common, **per_kind[kind], **overrides}

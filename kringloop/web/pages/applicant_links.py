@@ -33,7 +33,7 @@ from kringloop.security.signed_links import (
 from kringloop.services import Services
 from kringloop.web.deps import ServicesDep
 from kringloop.web.pages.rendering import posted
-from kringloop.web.pages.respondent import templates
+from kringloop.web.pages.respondent import link_invalid, templates
 from kringloop.web.pages.score_answers import answer_in, private, refused_answer, score_page
 
 router = APIRouter(tags=["applicants"])
@@ -41,16 +41,13 @@ PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 NOTE_MAX = 1_000
 
 
-def _invalid(request: Request, reason: str) -> HTMLResponse:
-    return templates.TemplateResponse(request, "link_invalid.html",
-                                      {"reason": reason, "language": "nl"}, status_code=400)
-
-
 def _linked(request: Request, services: Services, rejection_id: str
             ) -> Rejection | HTMLResponse:
     """The rejection a link is about, or the page saying the link does not work."""
     rejection = rejection_of(services.engine, rejection_id)
-    return rejection if rejection is not None else _invalid(request, "this link is not valid")
+    if rejection is None:
+        return link_invalid(request, "this link is not valid")
+    return rejection
 
 
 def _feedback_call_link(request: Request, services: Services, token: str
@@ -59,7 +56,7 @@ def _feedback_call_link(request: Request, services: Services, token: str
     try:
         rejection_id = read_feedback_call_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
-        return _invalid(request, str(invalid))
+        return link_invalid(request, str(invalid))
     return _linked(request, services, rejection_id)
 
 
@@ -109,7 +106,7 @@ def _survey_link(request: Request, services: Services, token: str
     try:
         click = read_survey_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
-        return _invalid(request, str(invalid))
+        return link_invalid(request, str(invalid))
     rejection = _linked(request, services, click.rejection_id)
     if isinstance(rejection, HTMLResponse):
         return rejection

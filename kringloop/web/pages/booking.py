@@ -28,16 +28,10 @@ from kringloop.security.signed_links import InvalidLink, read_booking_token
 from kringloop.services import Services
 from kringloop.web.deps import ServicesDep
 from kringloop.web.pages.rendering import posted
-from kringloop.web.pages.respondent import templates
+from kringloop.web.pages.respondent import link_invalid, templates
 from kringloop.web.pages.score_answers import private
 
 router = APIRouter(tags=["respondents"])
-
-
-def _invalid(request: Request, reason: str, status_code: int = 400) -> HTMLResponse:
-    return templates.TemplateResponse(request, "link_invalid.html",
-                                      {"reason": reason, "language": "nl"},
-                                      status_code=status_code)
 
 
 def _linked(request: Request, services: Services, token: str
@@ -46,11 +40,11 @@ def _linked(request: Request, services: Services, token: str
     try:
         case_id = read_booking_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
-        return _invalid(request, str(invalid))
+        return link_invalid(request, str(invalid))
     with session_for(services.engine) as session:
         found = case_with_response(session=session, case_id=case_id)
     if found is None or not offers_booking(*found):
-        return _invalid(request, "this link is not valid", 404)
+        return link_invalid(request, "this link is not valid", 404)
     return found
 
 

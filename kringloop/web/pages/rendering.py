@@ -41,6 +41,15 @@ def outbox_open_to(services: Services, principal: Principal | None) -> bool:
     return services.outbox is not None and principal is not None and principal.is_admin
 
 
+def team_today_url(principal: Principal | None) -> str | None:
+    """Where a member of a team (not its lead: a lead has the board) finds the team's
+    callbacks due today, to lend a hand."""
+    if principal is None or principal.is_admin or not principal.team_ids:
+        return None
+    team_id = min(principal.team_ids)
+    return None if principal.leads(team_id) else f"/teams/{team_id}/cases?due=today"
+
+
 def page(request: Request, services: Services, principal: Principal | None, template: str,
          *, status_code: int = 200, **context: object) -> HTMLResponse:
     """A workspace page in the reader's language, with what the layout needs."""
@@ -52,6 +61,7 @@ def page(request: Request, services: Services, principal: Principal | None, temp
     return render(request, template, {
         "principal": principal, "csrf_token": csrf_token(request),
         "flash": request.session.pop("flash", None), "show_team_board": leads_a_team,
+        "team_today_url": team_today_url(principal),
         "show_rejections": principal is not None and may_reject(principal, services.org),
         "show_outbox": outbox_open_to(services, principal),
         "show_sources": principal is not None and principal.is_admin,

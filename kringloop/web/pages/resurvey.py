@@ -18,16 +18,10 @@ from kringloop.security.signed_links import InvalidLink, ScoreClick, read_score_
 from kringloop.services import Services
 from kringloop.web.deps import ServicesDep
 from kringloop.web.pages.rendering import posted
-from kringloop.web.pages.respondent import templates
+from kringloop.web.pages.respondent import link_invalid, templates
 from kringloop.web.pages.score_answers import answer_in, private, refused_answer, score_page
 
 router = APIRouter(tags=["respondents"])
-
-
-def _invalid(request: Request, reason: str, status_code: int) -> HTMLResponse:
-    return templates.TemplateResponse(request, "link_invalid.html",
-                                      {"reason": reason, "language": "nl"},
-                                      status_code=status_code)
 
 
 def _linked(request: Request, services: Services, token: str
@@ -36,11 +30,11 @@ def _linked(request: Request, services: Services, token: str
     try:
         click = read_score_token(services.settings.signing_key, token)
     except InvalidLink as invalid:
-        return _invalid(request, str(invalid), 400)
+        return link_invalid(request, str(invalid))
     with session_for(services.engine) as session:
         found = case_with_response(session=session, case_id=click.case_id)
     if found is None:
-        return _invalid(request, "unknown case", 404)
+        return link_invalid(request, "unknown case", 404)
     return click, *found
 
 

@@ -168,6 +168,30 @@ async def test_a_member_logs_attempts_and_a_note_through_the_forms(live: Kringlo
     assert "no_answer" not in timeline, "outcomes in the member's language, not as codes"
 
 
+async def test_a_member_stops_the_clock_while_waiting_on_the_respondent(live: Kringloop
+                                                                         ) -> None:
+    case = await case_for(live, BRAM)
+    page = f"/cases/{case['case_id']}"
+    bram = await signed_in(live, BRAM)
+
+    empty = await bram.submit(page, f"{page}/pause", {"reason": "  "})
+    paused = await bram.submit(page, f"{page}/pause", {"reason": "Gevraagd wanneer bellen past"})
+    shown = await bram.get(page)
+
+    assert empty.status_code == 422 and "pause-reason" in empty.text
+    assert paused.status_code == 303
+    assert re.search(r'role="status"[^>]*>De klok staat stil', shown.text)
+    assert 'id="resume"' in shown.text and 'id="pause"' not in shown.text
+    assert "wacht op de respondent" in element(shown.text, "timeline")
+    assert (await live.case(case["case_id"]))["status"] == "waiting"
+
+    resumed = await bram.submit(page, f"{page}/resume", {})
+    assert resumed.status_code == 303
+    after = await live.case(case["case_id"])
+    assert after["status"] == "assigned"
+    assert [e["kind"] for e in after["timeline"]].count("resumed") == 1
+
+
 async def test_forms_without_the_right_csrf_token_change_nothing(live: Kringloop) -> None:
     case = await case_for(live, BRAM)
     before = await live.case(case["case_id"])

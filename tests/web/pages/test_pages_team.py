@@ -77,3 +77,20 @@ async def test_the_team_board_is_for_leads_and_admins(live: Kringloop) -> None:
     assert (await ingrid.get("/teams/english")).status_code == 200
     assert 'href="/team"' not in (await bram.get("/queue")).text
     assert 'href="/team"' in (await esther.get("/queue")).text
+
+
+async def test_a_member_finds_the_teams_callbacks_due_today_and_the_lead_keeps_the_board(
+    live: Kringloop,
+) -> None:
+    bram, esther = await signed_in(live, BRAM), await signed_in(live, ESTHER)
+
+    queue = (await bram.get("/queue")).text
+    link = re.search(r'<a href="([^"]+)" id="team-today">Vandaag in het team</a>', queue)
+    assert link and link.group(1) == "/teams/particulier/cases?due=today"
+    today = await bram.get(link.group(1))
+
+    assert today.status_code == 200
+    assert "<h1>Vandaag terugbellen: Particulieren</h1>" in today.text
+    assert 'id="team-today" aria-current="page"' in today.text
+    lead_queue = (await esther.get("/queue")).text
+    assert 'id="team-today"' not in lead_queue and 'href="/team"' in lead_queue
