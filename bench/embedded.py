@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import org_file
 from bench.baseline_workflow import BareActivities, bare_worker
 from kringloop.runtime.stack import Running, run_stack
 from kringloop.settings import Settings
@@ -41,6 +42,10 @@ async def embedded_stack(settings: Settings, *, home: Path | None = None, worker
     """Start everything in a fresh home (or `home`), yield it, then stop every part."""
     with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as folder:
         home = home or Path(folder)
+        home.mkdir(parents=True, exist_ok=True)
+        if "org_file" not in updates:
+            updates["org_file"] = org_file.write(org_file.round_the_clock(
+                org_file.read(settings.org_file)), home / "org-round-the-clock.toml")
         chosen = settings.model_copy(update={
             "home": home, "database_url": f"sqlite:///{home / 'bench.db'}", "web_port": 0,
             "temporal_address": None, "temporal_storage": "memory", "smtp_host": None,

@@ -12,7 +12,6 @@ import asyncio
 import tempfile
 import time
 from datetime import UTC, datetime
-from datetime import time as dt_time
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -41,17 +40,12 @@ BARE_TIMER_S = 10.0  # how long each bare workflow sleeps
 
 def timer_org(source: Path, target: Path, *, reminder_before_hours: float) -> Path:
     """The organisation file with the customer program's reminder and grace replaced, and its
-    catch-all team working around the clock, so that a due time is the opening plus the SLA
-    at any hour of the run and the reminders fire as spread out as the cases arrived."""
-    raw = org_file.read(source)
+    teams working around the clock, so that a due time is the opening plus the SLA at any
+    hour of the run and the reminders fire as spread out as the cases arrived."""
+    raw = org_file.round_the_clock(org_file.read(source))
     policy = raw["programs"]["customer"]
     policy["reminder_before_hours"] = reminder_before_hours
     policy["escalation_grace_hours"] = NEVER_HOURS
-    team_id = load_organisation(source).route(program="customer", segment=None,
-                                              language="nl").id
-    team = next(t for t in raw["teams"] if t["id"] == team_id)
-    team["working_days"] = [1, 2, 3, 4, 5, 6, 7]
-    team["working_hours"] = [dt_time(0), dt_time(23, 59, 59)]
     org_file.write(raw, target)
     load_organisation(target)  # the copy must still be a valid organisation
     return target

@@ -37,6 +37,7 @@ from tests.faults.breakable import (
 )
 from tests.faults.survey_tool import SurveyTool
 from tests.support.command import KRINGLOOP, clean_environment
+from tests.support.working_days import round_the_clock_org_file
 
 ADMIN_TOKEN = "faults-admin"
 FAULT_ROWS = pytest.StashKey[list[FaultRow]]()
@@ -109,7 +110,8 @@ async def kringloop(tmp_path: Path, database_url: str, shared_temporal: Temporal
             KRINGLOOP_MAIL_FROM=MAIL_FROM, KRINGLOOP_HOME=str(tmp_path / "home"),
             KRINGLOOP_WEB_PORT=str(port), KRINGLOOP_ADMIN_TOKEN=ADMIN_TOKEN,
             KRINGLOOP_SECRET_KEY="faults-secret",
-            KRINGLOOP_TASK_QUEUE=f"faults-{uuid.uuid4().hex[:8]}", **settings)
+            KRINGLOOP_TASK_QUEUE=f"faults-{uuid.uuid4().hex[:8]}",
+            **{"KRINGLOOP_ORG_FILE": str(round_the_clock_org_file(tmp_path)), **settings})
         upgrade = await asyncio.create_subprocess_exec(
             str(KRINGLOOP), "db", "upgrade", cwd=tmp_path, env=environment,
             stdout=asyncio.subprocess.DEVNULL)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from kringloop.org.organisation import Organisation, OrgFileError, load_organisation
-from kringloop.resources import CHECKOUT
+from kringloop.resources import CHECKOUT, EXAMPLE_ORG_FILE
+from tests.support.working_days import round_the_clock, round_the_clock_org_file
 
 EXAMPLE = CHECKOUT / "examples" / "org.toml"
 CUSTOMER_TEAMS = ("zakelijk", "english", "particulier")
@@ -307,3 +308,11 @@ def test_a_team_can_follow_a_regions_holidays(tmp_path: Path) -> None:
     problem = load_error(tmp_path, mutate('holiday_country = "NL"',
                                           'holiday_country = "NL"\nholiday_subdivision = "XX"'))
     assert "unknown holiday_subdivision 'XX'" in problem
+
+
+def test_the_round_the_clock_file_tests_start_kringloop_with_matches_the_fixture(
+    tmp_path: Path,
+) -> None:
+    """Kringloop started as a process by a test gets the same teams as the in-process tests."""
+    from_file = load_organisation(round_the_clock_org_file(tmp_path))
+    assert from_file.teams == round_the_clock(load_organisation(EXAMPLE_ORG_FILE)).teams

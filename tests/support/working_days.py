@@ -3,13 +3,16 @@ Dutch working day (so that it never meets a public holiday it did not ask for)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from kringloop.org.organisation import Organisation
+from kringloop.resources import EXAMPLE_ORG_FILE
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 LONDON = ZoneInfo("Europe/London")
@@ -36,3 +39,18 @@ def round_the_clock(org: Organisation) -> Organisation:
               "holiday_subdivision": None, "working_hours": (time(0), time.max)}
     return org.model_copy(update={"teams": [team.model_copy(update=always)
                                             for team in org.teams]})
+
+
+def round_the_clock_org_file(folder: Path) -> Path:
+    """The example organisation file with its teams working round the clock (as
+    `round_the_clock` has them), for Kringloop started as a process by a test that is not about
+    working hours."""
+    text = EXAMPLE_ORG_FILE.read_text(encoding="utf-8")
+    for field, always in (("working_hours", "[00:00:00, 23:59:59.999999]"),
+                          ("working_days", "[1, 2, 3, 4, 5, 6, 7]"),
+                          ("holiday_country", '""')):
+        text = re.sub(rf"^{field} = .*$", f"{field} = {always}", text, flags=re.MULTILINE)
+    text = re.sub(r"^holiday_subdivision = .*$", "", text, flags=re.MULTILINE)
+    written = folder / "org-round-the-clock.toml"
+    written.write_text(text, encoding="utf-8")
+    return written
