@@ -140,8 +140,9 @@ class LoyaltyTeamAtWork:
                                                "link; the colleague stays anonymous."})
         elif sample.habit == "late":
             # Left too long: the lead hears of it, then a colleague takes the case over.
+            # The grace period counts working hours: over a weekend it takes days.
             await self._until(case_id, _has("reassigned"),
-                              timeout=until_due + 24 * self.hour + 30)
+                              timeout=until_due + 5 * 24 * self.hour + 30)
             await self._call(case_id, "reached", "Apologised for the wait and talked it through.")
         elif sample.habit == "unreachable":
             # Never picks up: after three tries the respondent gets the we-tried-to-reach-you email.
@@ -162,6 +163,22 @@ class LoyaltyTeamAtWork:
         await self.pause(rng, 0.5, 4)
         root_causes = self.running.org.programs[sample.body["program"]].root_causes
         await self._act(case_id, "resolve", resolution_for(sample, root_causes, rng))
+        if case["respondent"]["email"]:
+            await self._after_a_low_resurvey(case_id, sample, rng)
+
+    async def _after_a_low_resurvey(self, case_id: str, sample: SampleResponse,
+                                    rng: random.Random) -> None:
+        """A re-survey still low reopens the case to the lead, who calls once more and
+        resolves it again; the second low score only closes it."""
+        policy = self.running.org.programs[sample.body["program"]]
+        wait = (policy.resurvey_after_days + policy.resurvey_wait_days) * 24 * self.hour + 30
+        case = await self._until(case_id, lambda c: c["status"] == "closed"
+                                 or _has("reopened")(c), timeout=wait)
+        if case["status"] == "closed":
+            return
+        await self.pause(rng, 1, 8)
+        await self._call(case_id, "reached", "Called again after the low new score.")
+        await self._act(case_id, "resolve", resolution_for(sample, policy.root_causes, rng))
 
     async def _call(self, case_id: str, outcome: str, note: str) -> None:
         await self._act(case_id, "callback-attempts", {"outcome": outcome, "note": note})

@@ -153,8 +153,9 @@ async def test_erased_before_the_callback_the_case_stops_chasing_and_closes_with
     outbox = tmp_path / "outbox"
     posted = await simulated.post_response("wz-early", 2, respondent=WILHELMINA)
     case_id = posted["case_id"]
-    await simulated.case_when(case_id, lambda c: c["callback_due_at"])
+    case = await simulated.case_when(case_id, lambda c: c["callback_due_at"])
     await mail_to(outbox, WILHELMINA["email"], "acknowledgement")
+    await mail_to(outbox, case["assignee"]["email"], "assignment")  # the first emails are out
 
     erased = await erase_respondent(WILHELMINA["id"], engine=simulated.engine,
                                     temporal=simulated.env.client, outbox=outbox, actor="admin")
