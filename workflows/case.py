@@ -425,7 +425,9 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         return CaseState(status=self.status,
                          assignee_email=self.assignee.email if self.assignee else None,
                          attempts=self.attempts, callback_due_at=self.due_at,
-                         outgoing_mail=len(self._outgoing))
+                         # Waiting for the team's working hours is still to be sent.
+                         outgoing_mail=len(self._outgoing)
+                         + len(self._mail_waiting_for_working_hours))
 
     # Mechanics ------------------------------------------------------------------------------
 
