@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from kringloop.cases import flows
 from kringloop.cases.absences import absences_in, end_absence, mark_absent, team_day
+from kringloop.cases.actions import case_in_scope
 from kringloop.cases.messages import Reassignment
 from kringloop.cases.models import Case
 from kringloop.cases.queries import ACTIVE_STATUSES, last_assignments, open_case_counts
@@ -160,12 +161,6 @@ def _away(services: Services, team: LoyaltyTeam, now: datetime) -> dict[str, dat
         return absences_in(session=session, team=team, now=now)
 
 
-def _in_team(services: Services, team: LoyaltyTeam, case_id: str) -> bool:
-    with session_for(services.engine) as session:
-        found = session.get(Case, case_id)
-    return found is not None and found.team_id == team.id
-
-
 async def reassign_all(services: Services, principal: Principal, team: LoyaltyTeam, *,
                        from_member: str, to_member: str, now: datetime) -> ReassignmentOutcome:
     """Every open case of one member to a colleague: someone is ill, or leaving."""
@@ -187,7 +182,8 @@ async def reassign_case(services: Services, principal: Principal, team: LoyaltyT
     """One case of the team to a colleague, from the team's list."""
     lead_only(principal, team)
     taker = _member(team, to_member, "to_member")
-    if not await asyncio.to_thread(_in_team, services, team, case_id):
+    moving = await asyncio.to_thread(case_in_scope, services, principal, case_id)
+    if moving.team_id != team.id:
         raise Refused(404, f"no case {case_id}")
     return await reassign_each(services, [(case_id, taker.email)], actor=principal.name)
 
