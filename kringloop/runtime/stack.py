@@ -149,6 +149,10 @@ async def run_stack(
                                             # (KRINGLOOP_FORWARDED_ALLOW_IPS), not uvicorn's:
                                             # it believes any local client by default.
                                             proxy_headers=False,
+                                            # Longer than a proxy's or a webhook sender's idle
+                                            # pool (60 s is common), so the server never closes
+                                            # a kept-alive connection the other side reuses.
+                                            timeout_keep_alive=75,
                                             timeout_graceful_shutdown=5))
             tasks.append(asyncio.create_task(server.serve()))
             while not server.started:

@@ -96,6 +96,10 @@ async def test_a_missed_callback_over_a_holiday_weekend_never_mails_the_team_at_
     await simulated.case_when(case_id, lambda c: c["assignee"]["email"] == team.lead.email)
 
     sent = staff_emails(simulated, case_id)
+    print(f"\nopened {opened.astimezone(AMSTERDAM):%a %d %b %H:%M}, promised "
+          f"{promised.astimezone(AMSTERDAM):%a %d %b %H:%M} (Amsterdam)")
+    for kind, at, to in sent:
+        print(f"  {at.astimezone(AMSTERDAM):%a %d %b %H:%M}  {kind:<16} {to}")
     to_team = [(kind, at) for kind, at, _ in sent if kind not in RESPONDENT_KINDS]
     assert [kind for kind, _ in to_team] == [
         "assignment", "reminder", "escalation", "assignment", "assignment"]
@@ -123,6 +127,7 @@ async def test_a_missed_callback_over_a_holiday_weekend_never_mails_the_team_at_
     # The time promised to the respondent does not move: the case stays overdue.
     assert datetime.fromisoformat(case["callback_due_at"]) == promised
     kinds = [kind for kind, _ in simulated.timeline(case_id)]
+    print(f"  timeline entries after three weeks: {len(kinds)}")
     assert kinds.count("escalated") == 1 and kinds.count("reassigned") == 2
     assert len(kinds) <= 20, kinds
 
@@ -141,6 +146,7 @@ async def test_a_missed_callback_over_a_holiday_weekend_never_mails_the_team_at_
     with session_for(simulated.engine) as session:
         board = team_board(session=session, team=team, now=await simulated.env.get_current_time())
     overdue = {m.email: m.overdue for m in board.members}
+    print(f"  board overdue: {overdue}")
     assert overdue[team.lead.email] == 1
 
     answer = await simulated.act(case_id, "resolve", {

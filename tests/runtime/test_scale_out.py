@@ -99,11 +99,19 @@ async def test_two_workers_and_two_web_processes_share_the_load_exactly_once(
         started = asyncio.get_running_loop().time()
 
         async def post(n: int, web: httpx.AsyncClient) -> str:
+            delivery = {"response_id": f"load-{n}", "program": "customer", "score": n % 7,
+                        "respondent": {"name": f"Klant {n}", "email": f"klant{n}@example.nl"}}
             async with limit:
-                answer = await web.post(f"{urls[n % 2]}/api/responses", json={
-                    "response_id": f"load-{n}", "program": "customer", "score": n % 7,
-                    "respondent": {"name": f"Klant {n}", "email": f"klant{n}@example.nl"}})
-            assert answer.status_code == 201, answer.text
+                for attempt in range(3):
+                    # Like a survey tool's webhook, deliver again when the connection drops:
+                    # the same response id is one case, however often it arrives.
+                    try:
+                        answer = await web.post(f"{urls[n % 2]}/api/responses", json=delivery)
+                        break
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
+            assert answer.status_code in (200, 201), answer.text
             return str(answer.json()["case_id"])
 
         async with httpx.AsyncClient(timeout=30) as web:
