@@ -92,6 +92,7 @@ def build_worker(client: Client, *, settings: Settings, org: Organisation, engin
             case_activities.record_action,
             case_activities.record_resurvey,
             case_activities.record_booking,
+            case_activities.record_respondent_mail,
             mail_activities.send_case_email,
             rejection_activities.schedule_rejection,
             rejection_activities.schedule_survey,

@@ -22,6 +22,7 @@ from kringloop.cases.messages import (
     CaseInput,
     CasePlan,
     Member,
+    RespondentMailRecord,
     TimelineRecord,
     WorkingMoment,
     WorkingSpan,
@@ -58,6 +59,11 @@ class CaseActivities:
     @activity.defn
     async def open_case(self, case: CaseInput) -> None:
         await off_the_loop(steps.open_case, engine=self.engine, case=case,
+                           now=activity.info().scheduled_time)
+
+    @activity.defn
+    async def record_respondent_mail(self, record: RespondentMailRecord) -> None:
+        await off_the_loop(steps.record_respondent_mail, engine=self.engine, record=record,
                            now=activity.info().scheduled_time)
 
     @activity.defn

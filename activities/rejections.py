@@ -58,7 +58,7 @@ class RejectionActivities:
         row = await asyncio.to_thread(steps.addressed, engine=self.engine,
                                       rejection_id=order.rejection_id)
         return await send_once(
-            emails.outgoing(order=order, row=row),
+            emails.outgoing(order=order, row=row, org=self.org, settings=self.settings),
             # With the organisation as it is now: a reloaded org file reaches the email.
             lambda: emails.compose(kind=order.kind, row=row, org=self.org,
                                    settings=self.settings),

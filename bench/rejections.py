@@ -13,7 +13,6 @@ from bench.embedded import Bench
 from bench.figures import Figure
 from bench.traffic import until_delivered
 from kringloop.database import session_for
-from kringloop.mail.delivery import Recipient, build_message, message_id_for
 
 NOT_AVAILABLE = "rejection API not available"
 # Applicants per request: a vacancy's 1,000 go in as a recruiter's tool would post them.
@@ -36,7 +35,8 @@ def batch(tag: str, count: int) -> dict[str, object]:
 
 async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
     """Render and send every rejection of the vacancy again, over one SMTP connection."""
-    from kringloop.rejections.emails import compose
+    from kringloop.rejections.emails import compose, outgoing
+    from kringloop.rejections.messages import RejectionEmail
     from kringloop.rejections.models import Rejection
 
     settings = bench.running.settings
@@ -48,13 +48,13 @@ async def _plain_loop(bench: Bench, vacancy_id: str) -> tuple[float, int]:
     async with aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port) as smtp:
         for row in rows:
             key = f"plain-{row.id}:rejection:1"
-            # The activity's own composition, so both sides send the very same email.
+            # The activity's own composition and envelope: both sides send the very same email.
             email = compose(kind="rejection", row=row, org=bench.running.org, settings=settings)
-            message = build_message(
-                email, kind="rejection", sender=settings.mail_from,
-                to=Recipient(row.applicant_name, row.applicant_email, row.language),
-                message_id=message_id_for(key, settings.mail_from),
-                reply_to=row.recruiter_email)
+            envelope = outgoing(order=RejectionEmail(rejection_id=row.id, kind="rejection",
+                                                     key=key),
+                                row=row, org=bench.running.org, settings=settings)
+            message = envelope.message(email, settings=settings,
+                                       message_id=envelope.message_id(settings))
             await smtp.send_message(message)
     return len(rows) / (time.perf_counter() - begin), len(rows)
 

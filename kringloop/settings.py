@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -66,6 +67,28 @@ def parse_payload_key(item: str) -> PayloadKey:
         raise ValueError(f"key {key_id!r} is {len(secret)} bytes; AES-GCM needs 16, 24 or 32 "
                          "(make one: openssl rand -base64 32)")
     return PayloadKey(key_id=key_id, secret=secret)
+
+
+def read_dkim_key(path: Path) -> bytes:
+    """The RSA private key in the PEM file `path` as PKCS#1 PEM, the form dkimpy reads
+    (`openssl genrsa` writes PKCS#8 nowadays); ValueError saying what is wrong."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        load_pem_private_key,
+    )
+
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"{path} is not an unencrypted PEM private key") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError(f"{path} holds no RSA private key (DKIM signs with rsa-sha256)")
+    return key.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption())
 
 
 def _webhook_secrets(items: list[str]) -> dict[str, tuple[str, ...]]:
@@ -136,7 +159,24 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_tls: bool = False
-    mail_from: str = "Kringloop <loop@kringloop.local>"
+    # The From of every email ("Name <address>"); unset, the org file's `name` and `email`.
+    mail_from: str | None = None
+    # Replies from respondents: the address they write to (+ the case's token); unset, the org
+    # file's `reply_address`. The inbound SMTP listener of `kringloop up` / `kringloop inbound`
+    # takes them on this host and port (the next free port when it is taken, printed at start).
+    reply_address: str | None = None
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = Field(default=2525, ge=0, le=65535)
+    # The largest inbound email taken (bigger is refused at SMTP), and the largest attachment
+    # kept with a reply (bigger ones are left out, with a note on the case).
+    inbound_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    inbound_attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=0)
+    # Mailgun's inbound routes post replies to /api/inbound/mailgun, signed with this key.
+    mailgun_signing_key: SecretStr | None = None
+    # DKIM: sign every outgoing email when all three are set (the key as a PEM file).
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_file: Path | None = Field(default=None, validate_default=True)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=0, le=65535)
     public_url: str | None = None
@@ -229,6 +269,30 @@ class Settings(BaseSettings):
             raise ValueError("a private key without its client certificate: set "
                              "KRINGLOOP_TEMPORAL_TLS_CERT too")
         return key
+
+    @field_validator("mail_from")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # a compose file passes a variable it has no value for as an empty one
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(f"{value!r} is not an address such as 'Name <loop@example.nl>'")
+        return value
+
+    @field_validator("dkim_private_key_file")
+    @classmethod
+    def _dkim_all_or_nothing(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        named = {"KRINGLOOP_DKIM_DOMAIN": info.data.get("dkim_domain"),
+                 "KRINGLOOP_DKIM_SELECTOR": info.data.get("dkim_selector"),
+                 "KRINGLOOP_DKIM_PRIVATE_KEY_FILE": path}
+        missing = [name for name, value in named.items() if not value]
+        if len(missing) in (1, 2):
+            raise ValueError(f"DKIM signing needs all three of {', '.join(named)}: "
+                             f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                             "not set")
+        if path is not None:
+            read_dkim_key(path)  # a key that does not read stops the start, not every email
+        return path
 
     @field_validator("org_file")
     @classmethod

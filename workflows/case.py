@@ -33,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
         Pause,
         Reassignment,
         Resolution,
+        RespondentAnswer,
+        RespondentMail,
+        RespondentMailRecord,
         RespondentUpdate,
         Resume,
         ResurveyScore,
@@ -66,7 +69,14 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self.resolution: Resolution | None = None
         self.resurvey_score: int | None = None
         self.status = "open"
-        self.reopened = False
+        self.reopened = False  # by a still-low re-survey (once)
+        self._reopenings = 0  # by anything: tells apart the steps of each round
+        self._closings = 0
+        # Replies: each stored email taken once; after the close, a reply within the window
+        # (30 days) reopens the case to the member who had it.
+        self._mails_taken: set[int] = set()
+        self._taking_replies_after_close = False
+        self._replied_after_close = False
         self._counters: dict[str, int] = {}
         self._outgoing: list[CaseEmail] = []
         # The working-hours clock (cases opened before it count clock hours, as they did).
@@ -100,7 +110,26 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self.due_at = callback.due_at
         self._mail("assignment")
         self._mail_respondent("acknowledgement")
+        replies_reopen = workflow.patched("replies-reopen-closed-cases")
 
+        while True:
+            await self._work_until_closed()
+            await self._record("closed" if not self._closings else f"closed-{self._closings + 1}",
+                               "closed", status="closed")
+            self._closings += 1
+            if not (replies_reopen and await self._replied_within_the_window()):
+                break
+            await self._reopen_for_the_reply()
+        await workflow.wait_condition(
+            lambda: not self._outgoing and not self._mail_waiting_for_working_hours)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._mailer.cancel()
+        return self.status
+
+    async def _work_until_closed(self) -> None:
+        """Call back, resolve, close the loop with the respondent and re-survey them; a
+        still-low re-survey reopens the case once, to the lead."""
+        assert self.plan is not None
         while True:
             if self._working_clock:
                 await self._keep_callback_promise()
@@ -115,17 +144,47 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
 
             self._mail_respondent("closing")
             if not (self.plan.respondent_contactable and not self.erased):
-                break
+                return
             still_low = await self._resurvey()
             if not (still_low and self._working_clock and not self.reopened):
-                break
+                return
             await self._reopen_to_the_lead()
-        await self._record("closed", "closed", status="closed")
-        await workflow.wait_condition(
-            lambda: not self._outgoing and not self._mail_waiting_for_working_hours)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        self._mailer.cancel()
-        return self.status
+
+    async def _replied_within_the_window(self) -> bool:
+        """The closed case listens for the respondent's reply for a while (30 days): True when
+        one came. An anonymous employee writes through their conversation, never by email."""
+        assert self.plan is not None
+        if not self.plan.respondent_contactable or self.plan.anonymous or self.erased:
+            return False
+        self._taking_replies_after_close = True
+        try:
+            await workflow.wait_condition(lambda: self._replied_after_close or self.erased,
+                                          timeout=timedelta(seconds=self.plan.reply_window_s))
+        except TimeoutError:
+            return False
+        finally:
+            self._taking_replies_after_close = False
+        return self._replied_after_close and not self.erased
+
+    async def _reopen_for_the_reply(self) -> None:
+        """The respondent wrote back after the close: the case opens again, to the member who
+        had it, with a new callback promise; they hear of the reply in their working hours."""
+        assert self.plan is not None and self._case is not None
+        self._replied_after_close = False
+        self._reopenings += 1
+        self.resolution, self.resurvey_score = None, None
+        self.attempts, self.reached, self.unreachable_mailed = 0, False, False
+        await self._record(f"reopened-by-reply-{self._reopenings}", "reopened",
+                           "the respondent replied after the case was closed", status="open")
+        await self._assign(preferred=self.assignee.email if self.assignee else None,
+                           reason="reopened by the respondent's reply")
+        callback = await workflow.execute_activity_method(cases.schedule_callback, CallbackRequest(
+            case_id=self.case_id, team_id=self.plan.team_id, score=self._case.score,
+            program=self._case.program, step=f"callback-after-reply-{self._reopenings}",
+            since=workflow.now()), **DATABASE_STEP)
+        self.due_at = callback.due_at
+        self._clock_stage, self._colleague_due_at = "member", None
+        self._mail("respondent_reply", reopened=True)
 
     async def _hold_callback_deadline(self) -> None:
         """Remind before the due time, escalate to the lead at it, reassign after a grace period."""
@@ -239,6 +298,7 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         assert self.plan is not None and self._case is not None
         assert self.resurvey_score is not None
         self.reopened = True
+        self._reopenings += 1
         self.resolution = None
         self.attempts, self.reached, self.unreachable_mailed = 0, False, False
         await self._record("reopened", "reopened",
@@ -273,7 +333,7 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             return False
         assert self.resurvey_score is not None and self._case is not None
         arguments: list[object] = [self.case_id, self.resurvey_score]
-        if self.reopened:
+        if self._reopenings:
             arguments.append(self._again("resurvey-score"))
         recovered = await workflow.execute_activity_method(
             cases.record_resurvey, args=arguments, **DATABASE_STEP)
@@ -309,6 +369,22 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self._require_active(resolved_is_closed=False)
         if not note.text.strip():
             raise _refuse("a note needs some text", field="text")
+
+    @workflow.update
+    async def answer_respondent(self, answer: RespondentAnswer) -> str:
+        await self._note_on_timeline(self._step("answered"), answer.actor, "answered_by_email",
+                                     "answered the respondent by email")
+        self._mail_respondent("case_answer", message_id=answer.message_id)
+        return self.status
+
+    @answer_respondent.validator
+    def _validate_answer(self, answer: RespondentAnswer) -> None:
+        self._require_active(resolved_is_closed=False)
+        assert self.plan is not None
+        if self.plan.anonymous:
+            raise _refuse("an anonymous employee is answered in their conversation", field="text")
+        if not self.plan.respondent_contactable or self.erased:
+            raise _refuse("the respondent cannot be emailed", field="text")
 
     @workflow.update
     async def reassign(self, change: Reassignment) -> str:
@@ -420,6 +496,30 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         if self.paused_at is not None:  # the respondent answered: the wait is over
             await self._resume("respondent")
 
+    @workflow.signal
+    async def respondent_wrote(self, mail: RespondentMail) -> None:
+        """An email from the respondent, stored with the case: on the timeline; a reply tells
+        the member working the case (in working hours), ends a wait on the respondent, and
+        reopens a case closed less than 30 days ago. An auto-reply tells no one; a bounce
+        tells the member that the address no longer takes email."""
+        await workflow.wait_condition(lambda: self.plan is not None)  # the case row exists
+        if mail.message_id in self._mails_taken or self.erased:
+            return  # delivered twice: taken once
+        self._mails_taken.add(mail.message_id)
+        await workflow.execute_activity_method(cases.record_respondent_mail, RespondentMailRecord(
+            case_id=self.case_id, step=self._step(f"mail-{mail.kind}"),
+            message_id=mail.message_id, kind=mail.kind), **DATABASE_STEP)
+        if mail.kind == "bounce":
+            if self.status != "closed":
+                self._mail("mail_bounced")
+        elif mail.kind == "reply":
+            if self.status == "closed":
+                self._replied_after_close = self._taking_replies_after_close
+            else:
+                self._mail("respondent_reply")
+                if self.paused_at is not None:  # the respondent answered: the wait is over
+                    await self._resume("respondent")
+
     @workflow.query
     def state(self) -> CaseState:
         return CaseState(status=self.status,
@@ -482,8 +582,10 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
                 and self.attempts >= self.plan.max_callback_attempts)
 
     def _again(self, step: str) -> str:
-        """A once-per-case step's key, told apart the second time round (a reopened case)."""
-        return f"{step}-again" if self.reopened else step
+        """A once-per-case step's key, told apart each time round (a reopened case)."""
+        if not self._reopenings:
+            return step
+        return f"{step}-again" if self._reopenings == 1 else f"{step}-again-{self._reopenings}"
 
     def _count(self, kind: str) -> int:
         self._counters[kind] = self._counters.get(kind, 0) + 1
@@ -539,11 +641,11 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
         self._promise_told_at = workflow.now()
         self._mail_respondent("promise_changed", promised_at=self._promise_to_tell)
 
-    def _mail(self, kind: str, *, reassigned: bool = False,
-              promised_at: datetime | None = None) -> None:
+    def _mail(self, kind: str, *, reassigned: bool = False, reopened: bool = False,
+              promised_at: datetime | None = None, message_id: int | None = None) -> None:
         key = f"{self.case_id}:{kind}:{self._count('mail-' + kind)}"
         email = CaseEmail(case_id=self.case_id, kind=kind, key=key, reassigned=reassigned,
-                          promised_at=promised_at)
+                          promised_at=promised_at, reopened=reopened, message_id=message_id)
         if self._working_clock and kind not in RESPONDENT_KINDS:
             waiting = asyncio.create_task(self._mail_in_working_hours(email))
             self._mail_waiting_for_working_hours.add(waiting)
@@ -559,10 +661,11 @@ class CaseWorkflow(EmployeeRelay, CaseErasure):
             await workflow.sleep(opening - workflow.now())
         self._outgoing.append(email)
 
-    def _mail_respondent(self, kind: str, *, promised_at: datetime | None = None) -> None:
+    def _mail_respondent(self, kind: str, *, promised_at: datetime | None = None,
+                         message_id: int | None = None) -> None:
         assert self.plan is not None
         if self.plan.respondent_contactable and not self.erased:
-            self._mail(kind, promised_at=promised_at)
+            self._mail(kind, promised_at=promised_at, message_id=message_id)
 
     async def _deliver_mail(self) -> None:
         """Send queued emails one by one, in order; a refused email is recorded and skipped."""

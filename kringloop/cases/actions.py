@@ -17,12 +17,15 @@ from kringloop.cases.messages import (
     Reassignment,
     RelayReply,
     Resolution,
+    RespondentAnswer,
     Resume,
 )
 from kringloop.cases.models import Case
 from kringloop.cases.queries import case_with_response
+from kringloop.cases.replies import drop_answer, store_answer
 from kringloop.cases.schemas import (
     AdoptionIn,
+    AnswerIn,
     CallbackAttemptIn,
     NoteIn,
     PauseIn,
@@ -58,6 +61,21 @@ async def add_note(services: Services, principal: Principal, case_id: str, body:
     await asyncio.to_thread(case_in_scope, services, principal, case_id)
     await flows.take_action(services.temporal, case_id, flows.add_note,
                             Note(actor=principal.name, text=body.text))
+
+
+async def answer_respondent(services: Services, principal: Principal, case_id: str,
+                            body: AnswerIn) -> None:
+    """Answer the respondent's email from the case: stored first, then sent by the case in
+    the thread of their latest email; a refused answer is not kept."""
+    await asyncio.to_thread(case_in_scope, services, principal, case_id)
+    message_id = await asyncio.to_thread(store_answer, services.engine, case_id=case_id,
+                                         text=body.text, author_email=principal.email)
+    try:
+        await flows.take_action(services.temporal, case_id, flows.answer_respondent,
+                                RespondentAnswer(actor=principal.name, message_id=message_id))
+    except BaseException:
+        await asyncio.to_thread(drop_answer, services.engine, message_id)
+        raise
 
 
 async def reassign(services: Services, principal: Principal, case_id: str,

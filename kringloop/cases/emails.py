@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from typing import NamedTuple
 
 from kringloop.cases.booking import SLOT, offers_booking
 from kringloop.cases.messages import RESPONDENT_KINDS
 from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest
-from kringloop.cases.queries import has_conversation
+from kringloop.cases.queries import CaseAnswer, has_conversation
 from kringloop.mail.delivery import Recipient, message_id_for
+from kringloop.mail.identity import sender_of
 from kringloop.mail.rendering import Attachment, Email, calendar_invitation, render
 from kringloop.org.organisation import Organisation
 from kringloop.security.signed_links import booking_token, score_token
@@ -34,12 +34,14 @@ class NoAddress(ValueError):
 
 
 class CaseLetter(NamedTuple):
-    """A composed case email: to whom, what its template is given, and where replies go."""
+    """A composed case email: to whom, what its template is given, where replies go, and the
+    person it comes from (the member who helps the respondent)."""
 
     to: Recipient
     context: dict[str, object]
     reply_to: str | None
     attachments: tuple[Attachment, ...] = ()
+    from_name: str | None = None
 
     def render(self, template: str) -> Email:
         """The email in the recipient's language, with its attachments."""
@@ -54,14 +56,22 @@ def template_for(kind: str, origin: CaseOrigin) -> str:
     return kind
 
 
+def reply_base(settings: Settings, org: Organisation) -> str | None:
+    """Where respondents' replies go (before the case's token is added), if anywhere."""
+    return settings.reply_address or org.reply_address
+
+
 def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
             settings: Settings, reassigned: bool = False, sequence: int = 0,
-            now: datetime | None = None, promised_at: datetime | None = None) -> CaseLetter:
+            now: datetime | None = None, promised_at: datetime | None = None,
+            reopened: bool = False, reply_address: str | None = None,
+            answer: CaseAnswer | None = None) -> CaseLetter:
     """The `kind` email about `case` as it stands: the respondent's emails, the lead's
     escalation, or the assignment, reminder and booked callback to the member working the
     case. A calendar invitation carries `sequence` (the how-manieth of its kind for the case:
     a later booking moves the same event) and is stamped `now` (the clock by default). A
-    changed promise tells the respondent `promised_at` (the case keeps the first one)."""
+    changed promise tells the respondent `promised_at` (the case keeps the first one). The
+    respondent's replies go to `reply_address` (the case's own); without one, to the member."""
     team = org.team(case.team_id) if case.team_id else None
     assignee = org.member(case.assignee_email) if case.assignee_email else None
     context: dict[str, object] = {
@@ -82,8 +92,10 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
     }
     if isinstance(origin, FeedbackCallRequest):
         context |= {"vacancy_title": origin.vacancy_title, "phone": origin.phone}
-    reply_to = assignee.email if assignee else None
+    reply_to = reply_address or (assignee.email if assignee else None)
+    from_name = None
     if kind in RESPONDENT_KINDS:
+        from_name = assignee.name if assignee else None
         if not origin.email:
             raise NoAddress("respondent has no email address")
         to = Recipient(origin.name, origin.email, origin.language)
@@ -99,6 +111,9 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
         if kind == "promise_changed":
             context |= {"promised_at": promised_at or case.callback_due_at,
                         "first_promise": case.callback_due_at}
+        if kind == "case_answer":
+            assert answer is not None, "an answer has its words"
+            context |= {"answer": answer.text, "thread_subject": answer.thread_subject}
     elif kind == "escalation":
         assert team is not None
         to = Recipient(team.lead.name, team.lead.email, team.lead.language)
@@ -107,13 +122,14 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
     else:  # assignment, reminder, respondent_update, callback_booked: to the member working it
         assert assignee is not None
         to = Recipient(assignee.name, assignee.email, assignee.language)
-        context |= {"member_name": assignee.name, "reassigned": reassigned}
+        context |= {"member_name": assignee.name, "reassigned": reassigned,
+                    "reopened": reopened}
         reply_to = None
     if kind not in INVITATION_KINDS:
-        return CaseLetter(to, context, reply_to)
+        return CaseLetter(to, context, reply_to, from_name=from_name)
     invitation = _invitation(kind, case=case, origin=origin, org=org, settings=settings, to=to,
                              sequence=sequence, now=now or datetime.now(UTC))
-    return CaseLetter(to, context, reply_to, (invitation,))
+    return CaseLetter(to, context, reply_to, (invitation,), from_name=from_name)
 
 
 def _invitation(kind: str, *, case: Case, origin: CaseOrigin, org: Organisation,
@@ -125,10 +141,10 @@ def _invitation(kind: str, *, case: Case, origin: CaseOrigin, org: Organisation,
     summary = _SUMMARIES[kind][to.language].format(name=other or _SOMEONE[to.language],
                                                    organisation=org.name)
     return calendar_invitation(
-        uid=message_id_for(f"{case.id}:callback", settings.mail_from).strip("<>"),
+        uid=message_id_for(f"{case.id}:callback", sender_of(settings, org).address).strip("<>"),
         sequence=sequence,
         start=case.callback_due_at, end=case.callback_due_at + SLOT, summary=summary,
-        organizer=(org.name, parseaddr(settings.mail_from)[1]), attendee=(to.name, to.email),
+        organizer=(org.name, sender_of(settings, org).address), attendee=(to.name, to.email),
         stamp=now)
 
 

@@ -11,7 +11,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from kringloop.cases.messages import CaseInput, RespondentUpdate, ResurveyScore, case_id_for
+from kringloop.cases.messages import (
+    CaseInput,
+    RespondentMail,
+    RespondentUpdate,
+    ResurveyScore,
+    case_id_for,
+)
 from kringloop.refusal import Refused
 from workflows.case import CaseWorkflow
 
@@ -40,6 +46,7 @@ receive_employee_message = CaseWorkflow.receive_employee_message
 book_callback = CaseWorkflow.book_callback
 wait_on_respondent = CaseWorkflow.wait_on_respondent
 resume_clock = CaseWorkflow.resume_clock
+answer_respondent = CaseWorkflow.answer_respondent
 
 
 async def take_action(client: Client, case_id: str, update: Any, argument: object) -> None:
@@ -73,6 +80,16 @@ async def tell_respondent_update(client: Client, case_id: str, update: Responden
     is stored all the same)."""
     try:
         await client.get_workflow_handle(case_id).signal(CaseWorkflow.respondent_updated, update)
+    except RPCError:
+        return False
+    return True
+
+
+async def tell_respondent_mail(client: Client, case_id: str, mail: RespondentMail) -> bool:
+    """An email from the respondent, stored with the case; False when the case workflow has
+    ended (the email is stored and shown all the same)."""
+    try:
+        await client.get_workflow_handle(case_id).signal(CaseWorkflow.respondent_wrote, mail)
     except RPCError:
         return False
     return True

@@ -54,6 +54,8 @@ class CasePlan:
     # The same periods in the team's working hours (unscaled); older cases planned without them.
     reminder_before_hours: float = 0.0
     escalation_grace_hours: float = 0.0
+    # How long a closed case takes a reply as a reason to reopen (scaled like the others).
+    reply_window_s: float = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,14 @@ class CallbackAttempt:
 class Note:
     actor: str
     text: str
+
+
+@dataclass(frozen=True)
+class RespondentAnswer:
+    """A member's answer to the respondent's email, stored as a message of the case first."""
+
+    actor: str
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -228,7 +238,7 @@ class ActionRecord:
 
 # The case emails that go to the respondent (the others go to the team).
 RESPONDENT_KINDS = ("acknowledgement", "unreachable", "closing", "resurvey", "booking_confirmed",
-                    "promise_changed")
+                    "promise_changed", "case_answer")
 
 
 @dataclass(frozen=True)
@@ -241,6 +251,10 @@ class CaseEmail:
     reassigned: bool = False
     # A changed promise to the respondent: the new time (the case keeps the first one).
     promised_at: datetime | None = None
+    # The respondent's reply reopened the closed case (told to the member who has it again).
+    reopened: bool = False
+    # An answer to the respondent: the stored message (its words stay in the database).
+    message_id: int | None = None
 
     @property
     def sequence(self) -> int:
@@ -275,3 +289,23 @@ class TeamMorning:
     working_day: bool
     members_with_callbacks: list[str]
     all_members: list[str]
+
+
+@dataclass(frozen=True)
+class RespondentMail:
+    """An email from the respondent was stored with the case (only its key: the words stay in
+    the database): a reply, an auto-reply or a bounce."""
+
+    message_id: int
+    kind: str  # "reply", "auto_reply", "bounce"
+
+
+@dataclass(frozen=True)
+class RespondentMailRecord:
+    """Put an email from the respondent on the timeline (a bounce also stops mail to the
+    address that bounced)."""
+
+    case_id: str
+    step: str
+    message_id: int
+    kind: str

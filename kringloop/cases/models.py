@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kringloop.database import moment_column
@@ -57,6 +57,30 @@ class TimelineEntry(SQLModel, table=True):
     actor: str
     kind: str
     detail: str = ""
+
+
+class CaseMessage(SQLModel, table=True):
+    """An email between the respondent and the case: their reply, an out-of-office, a bounce,
+    or the member's answer from the case page. The text is theirs: shown escaped, erased with
+    the case."""
+
+    __tablename__ = "case_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True, foreign_key="case.id")
+    direction: str = Field(description="in (from the respondent) or out (our answer)")
+    kind: str = Field(description="reply, auto_reply, bounce or answer")
+    # The email's own Message-ID: the same email delivered twice is one message.
+    message_id: str = Field(unique=True, max_length=998)
+    sender: str | None = Field(default=None, max_length=254)
+    subject: str = ""
+    text: str = ""
+    html: str | None = None  # sanitised
+    attachments: list[dict[str, Any]] = Field(default_factory=list,
+                                              sa_column=Column(JSON, nullable=False))
+    bounced_address: str | None = Field(default=None, max_length=254)
+    author_email: str | None = Field(default=None, description="who answered (direction out)")
+    at: datetime = moment_column(nullable=False)
 
 
 class CustomerAdoption(SQLModel, table=True):

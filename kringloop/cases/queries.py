@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
+from kringloop.cases.models import (
+    Case,
+    CaseMessage,
+    CaseOrigin,
+    FeedbackCallRequest,
+    TimelineEntry,
+)
 from kringloop.cases.schemas import AssigneePublic, CasePublic, TimelineEntryPublic
 from kringloop.responses.anonymity import stays_anonymous
 from kringloop.responses.models import SurveyResponse, category_of
@@ -93,3 +100,37 @@ def case_public(*, session: Session, case_id: str) -> CasePublic | None:
                   for e in timeline],
         relay=has_conversation(case, response),
     )
+
+
+class CaseAnswer(NamedTuple):
+    """A member's answer to the respondent's email, in the thread of that email."""
+
+    text: str
+    thread_subject: str | None  # "Re: <their subject>"
+    in_reply_to: str | None  # the Message-ID of the email answered
+    references: tuple[str, ...]
+
+
+def answer_in_thread(*, session: Session, case_id: str, message_id: int) -> CaseAnswer | None:
+    """A member's answer, in the thread of the respondent's latest email before it."""
+    answer = session.get(CaseMessage, message_id)
+    if answer is None or answer.case_id != case_id:
+        return None
+    replies = session.exec(select(CaseMessage).where(
+        CaseMessage.case_id == case_id, CaseMessage.direction == "in",
+        CaseMessage.kind == "reply", col(CaseMessage.id) < message_id)
+        .order_by(col(CaseMessage.id))).all()
+    latest = replies[-1] if replies else None
+    subject = None
+    if latest is not None and latest.subject:
+        subject = (latest.subject if latest.subject.lower().startswith("re:")
+                   else f"Re: {latest.subject}")
+    return CaseAnswer(text=answer.text, thread_subject=subject,
+                      in_reply_to=latest.message_id if latest else None,
+                      references=tuple(r.message_id for r in replies))
+
+
+def messages_of(*, session: Session, case_id: str) -> list[CaseMessage]:
+    """The emails between the respondent and the case, oldest first."""
+    return list(session.exec(select(CaseMessage).where(CaseMessage.case_id == case_id)
+                             .order_by(col(CaseMessage.at), col(CaseMessage.id))).all())

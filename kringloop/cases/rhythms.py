@@ -85,13 +85,21 @@ def digest(*, engine: Engine, org: Organisation, settings: Settings, team_id: st
     return MorningEmail(f"digest:{team_id}:{member_email}:{day}", "digest", to, context)
 
 
+def spotlight_key(team_id: str, member_email: str, day: str) -> str:
+    return f"spotlight:{team_id}:{member_email}:{day}"
+
+
 def spotlight(*, engine: Engine, org: Organisation, settings: Settings, team_id: str,
-              member_email: str, day: str, fired_at: datetime) -> MorningEmail:
-    """Last week's good work in the team, for one member on the Monday morning of `day`."""
+              member_email: str, day: str, fired_at: datetime) -> MorningEmail | None:
+    """Last week's good work in the team, for one member on the Monday morning of `day`; None
+    after a week with nothing to say (no callback on time, nobody won back): an email saying
+    so would only be noise."""
     team = org.team(team_id)
     to, context = _greeting(org, settings, team, member_email)
     with session_for(engine) as session:
         recognised, recovered = last_week_spotlight(
             session=session, team=team, now=morning_of(team, day, fired_at=fired_at))
+    if not recognised and not recovered:
+        return None
     context |= {"spotlight": recognised, "recovered": recovered}
-    return MorningEmail(f"spotlight:{team_id}:{member_email}:{day}", "spotlight", to, context)
+    return MorningEmail(spotlight_key(team_id, member_email, day), "spotlight", to, context)

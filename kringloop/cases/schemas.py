@@ -61,6 +61,12 @@ class NoteIn(StrictShape):
     text: LongText = ApiField(min_length=1, max_length=5_000)
 
 
+class AnswerIn(StrictShape):
+    """An answer to the respondent's email: it goes out as an email in the same thread."""
+
+    text: LongText = ApiField(min_length=1, max_length=10_000)
+
+
 class PauseIn(StrictShape):
     """Waiting on the respondent: what they were asked for (information, a time to call)."""
 

@@ -21,13 +21,21 @@ from kringloop.cases.messages import (
     CaseInput,
     CasePlan,
     Member,
+    RespondentMailRecord,
     TimelineRecord,
     WorkingMoment,
     WorkingSpan,
     case_id_for,
 )
-from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
+from kringloop.cases.models import (
+    Case,
+    CaseMessage,
+    CaseOrigin,
+    FeedbackCallRequest,
+    TimelineEntry,
+)
 from kringloop.database import change_once, session_for
+from kringloop.mail.suppression import BOUNCED, suppress
 from kringloop.org import organisation
 from kringloop.org.business_hours import (
     add_business_hours,
@@ -40,6 +48,8 @@ from kringloop.responses.models import category_of
 
 HOUR = 3600.0
 DAY = 24 * HOUR
+# A reply to a case closed less than this long ago reopens it.
+REPLY_WINDOW_DAYS = 30
 
 log = logging.getLogger("kringloop.cases")
 
@@ -146,6 +156,7 @@ def plan_case(*, engine: Engine, org: Organisation, case_id: str, now: datetime,
         escalation_grace_s=policy.escalation_grace_hours * HOUR / time_scale,
         resurvey_after_s=policy.resurvey_after_days * DAY / time_scale,
         resurvey_wait_s=policy.resurvey_wait_days * DAY / time_scale,
+        reply_window_s=REPLY_WINDOW_DAYS * DAY / time_scale,
         respondent_contactable=bool(response.email)
         and response.meta.get("contact_consent") is not False,
         adopter_email=adopter,
@@ -263,6 +274,9 @@ def record_timeline(*, engine: Engine, record: TimelineRecord, now: datetime) ->
                 row.escalations += 1
             if record.status == "closed":
                 row.closed_at = now
+        if record.kind == "reopened":  # a new round: its own attempts, reach and resolution
+            row.attempts, row.first_attempt_at, row.reached_at = 0, None, None
+            row.resolved_at = None
 
     _apply(engine, record.case_id, entry(record.case_id, record.step, record.actor,
                                          record.kind, record.detail, at=now), set_status)
@@ -317,6 +331,29 @@ def record_resurvey(*, engine: Engine, case_id: str, score: int, now: datetime,
     _apply(engine, case_id, entry(case_id, step, "respondent", "resurvey_answered",
                                   f"new score {score}: {outcome}", at=now), apply)
     return recovered and scored
+
+
+def record_respondent_mail(*, engine: Engine, record: RespondentMailRecord,
+                           now: datetime) -> None:
+    """An email from the respondent on the timeline; a bounce puts the address that bounced
+    on the suppression list, so nothing more is sent to it until the respondent's address
+    changes."""
+    with session_for(engine) as session:
+        message = session.get(CaseMessage, record.message_id)
+        if message is None or message.case_id != record.case_id:
+            raise UnknownCase(f"no message {record.message_id} on {record.case_id}")
+        if record.kind == "bounce" and message.bounced_address:
+            suppress(session=session, email=message.bounced_address, reason=BOUNCED,
+                     source="a delivery report", now=now)
+        session.commit()
+    detail = {"reply": "replied by email",
+              "auto_reply": "automatic reply (out of office): nobody is told",
+              "bounce": f"email to {message.bounced_address or 'the respondent'} bounced: "
+                        "no more email goes to it"}[record.kind]
+    kind = {"reply": "respondent_replied", "auto_reply": "auto_reply",
+            "bounce": "email_bounced"}[record.kind]
+    _apply(engine, record.case_id, entry(record.case_id, record.step, "respondent", kind,
+                                         detail, at=now))
 
 
 def email_step(*, case_id: str, key: str, at: datetime, promise: str | None = None

@@ -1,17 +1,21 @@
-"""What the workspace shows: a member's queue and a team's board (queries, no web)."""
+"""What the workspace shows: a member's queue (with each callback's next step, for a calling day)
+and a team's board (queries, no web)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from math import ceil
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest
-from kringloop.cases.queries import ACTIVE_STATUSES
+from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
+from kringloop.cases.queries import ACTIVE_STATUSES, has_conversation
 from kringloop.cases.schemas import (
     MemberLoad,
     QueueItem,
@@ -21,7 +25,8 @@ from kringloop.cases.schemas import (
     ScoreBand,
     TeamBoard,
 )
-from kringloop.org.organisation import LoyaltyTeam
+from kringloop.org.business_hours import add_business_hours
+from kringloop.org.organisation import LoyaltyTeam, Organisation
 from kringloop.responses.models import SurveyResponse
 
 PAGE_SIZE = 25
@@ -80,18 +85,124 @@ def queue_statements(
     return counting, listing
 
 
-def queue_of(
-    *, session: Session, email: str, now: datetime, status: QueueStatus = "active",
-    program: str | None = None, band: ScoreBand | None = None, page: int = 1,
-) -> QueuePage:
-    """A member's cases, a page at a time: callbacks still to make first, soonest due first."""
+def _queue_page(
+    session: Session, *, email: str, status: QueueStatus, program: str | None,
+    band: ScoreBand | None, page: int,
+) -> tuple[list[tuple[Case, CaseOrigin]], int, int, int]:
+    """One page of a member's cases with their origins; the total, the page and the pages."""
     counting, listing = queue_statements(email=email, status=status, program=program, band=band)
     total = session.exec(counting).one()
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
     rows = session.exec(listing.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return QueuePage(items=[_item(c, r or f, now) for c, r, f in rows], total=total, page=page,
+    return [(c, r or f) for c, r, f in rows], total, page, pages
+
+
+def queue_of(
+    *, session: Session, email: str, now: datetime, status: QueueStatus = "active",
+    program: str | None = None, band: ScoreBand | None = None, page: int = 1,
+) -> QueuePage:
+    """A member's cases, a page at a time: callbacks still to make first, soonest due first."""
+    rows, total, page, pages = _queue_page(session, email=email, status=status,
+                                           program=program, band=band, page=page)
+    return QueuePage(items=[_item(c, o, now) for c, o in rows], total=total, page=page,
                      pages=pages)
+
+
+# The calling day -------------------------------------------------------------------------------
+
+# A callback nobody answered is tried again after a couple of working hours: another moment of
+# the day, not straight away.
+TRY_AGAIN_AFTER_HOURS = 2.0
+
+NextStep = Literal["call", "try_again", "call_again", "find_number", "resolve",
+                   "resolve_unreached", "waiting", "conversation", "none"]
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """What a queue row tells the member about the callback: the attempts so far and the last
+    one, the number to call, and the next step (`at`: try again after, or reached on)."""
+
+    attempts: int
+    last_attempt_at: datetime | None
+    phone: str | None
+    step: NextStep
+    at: datetime | None = None
+    days_from_today: int | None = None  # `at` on the team's calendar: 0 today, -1 yesterday
+    weekday: int | None = None  # `at`'s day of the week on the team's clock, Monday 0
+    clock: str | None = None  # `at`'s time of day on the team's clock, e.g. "14:00"
+
+
+def _last_attempts(session: Session, case_ids: Sequence[str]
+                   ) -> dict[str, tuple[datetime, str]]:
+    """Per case its last callback attempt: when, and its outcome."""
+    rows = session.exec(
+        select(TimelineEntry.case_id, TimelineEntry.at, TimelineEntry.detail)
+        .where(col(TimelineEntry.case_id).in_(case_ids), TimelineEntry.kind == "callback_attempt")
+        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+    ).all()
+    # The detail starts with the outcome ("no_answer: voicemail"); later rows replace earlier.
+    return {case_id: (at, detail.partition(":")[0].strip()) for case_id, at, detail in rows}
+
+
+def _step(case: Case, origin: CaseOrigin, last: tuple[datetime, str] | None, *,
+          team: LoyaltyTeam | None, max_attempts: int, now: datetime
+          ) -> tuple[NextStep, datetime | None]:
+    """The next step for the case, and the moment it hangs on (if any)."""
+    if case.status not in ACTIVE_STATUSES:
+        return "none", None
+    if case.status == "waiting":
+        return "waiting", None
+    if has_conversation(case, origin):
+        return "conversation", None
+    if case.reached_at is not None:
+        return "resolve", case.reached_at
+    if last is None:
+        return "call", None
+    if case.attempts >= max_attempts:
+        return "resolve_unreached", None
+    at, outcome = last
+    if outcome == "wrong_number":
+        return "find_number", None
+    again = add_business_hours(team, at, TRY_AGAIN_AFTER_HOURS) if team else \
+        at + timedelta(hours=TRY_AGAIN_AFTER_HOURS)
+    return ("try_again", again) if again > now else ("call_again", None)
+
+
+def _plan(case: Case, origin: CaseOrigin, last: tuple[datetime, str] | None, *,
+          team: LoyaltyTeam | None, max_attempts: int, now: datetime) -> CallPlan:
+    step, at = _step(case, origin, last, team=team, max_attempts=max_attempts, now=now)
+    local = at.astimezone(ZoneInfo(team.time_zone if team else "Europe/Amsterdam")) \
+        if at else None
+    today = now.astimezone(local.tzinfo).date() if local else None
+    return CallPlan(
+        attempts=case.attempts, last_attempt_at=last[0] if last else None,
+        phone=None if has_conversation(case, origin) else (origin.phone or None), step=step,
+        at=at, days_from_today=(local.date() - today).days if local and today else None,
+        weekday=local.weekday() if local else None,
+        clock=f"{local:%H:%M}" if local else None)
+
+
+def calling_queue(
+    *, session: Session, org: Organisation, email: str, now: datetime,
+    status: QueueStatus = "active", program: str | None = None, band: ScoreBand | None = None,
+    page: int = 1,
+) -> tuple[QueuePage, dict[str, CallPlan]]:
+    """The member's queue as a calling day needs it: each case with its attempts so far, the
+    number to call and the next step (call, try again after, resolve, wait, or answer in the
+    conversation), by case id."""
+    rows, total, page, pages = _queue_page(session, email=email, status=status,
+                                           program=program, band=band, page=page)
+    last = _last_attempts(session, [c.id for c, _ in rows]) if rows else {}
+    teams = {team.id: team for team in org.teams}
+    plans: dict[str, CallPlan] = {}
+    for c, origin in rows:
+        policy = org.programs.get(c.program)  # type: ignore[call-overload]
+        plans[c.id] = _plan(c, origin, last.get(c.id), team=teams.get(c.team_id or ""),
+                            max_attempts=policy.max_callback_attempts if policy else 3, now=now)
+    return QueuePage(items=[_item(c, o, now) for c, o in rows], total=total, page=page,
+                     pages=pages), plans
 
 
 def _on_time(since: datetime, until: datetime):  # type: ignore[no-untyped-def]

@@ -10,11 +10,13 @@ import sys
 import typer
 
 from kringloop.cli import bench, demo, erasure, people, report, running, sources, spreadsheets
+from kringloop.cli import inbound as inbound_command
 
 app = typer.Typer(help="Kringloop: every low score becomes a case, until the loop is closed.",
                   no_args_is_help=True, add_completion=False)
 # In the order `kringloop --help` lists them: the commands, then the groups.
 app.add_typer(running.commands)  # up, worker, web, health, codec-server
+app.add_typer(inbound_command.commands)  # inbound
 app.add_typer(spreadsheets.commands)  # import, reject
 app.add_typer(demo.commands)
 app.add_typer(report.commands)

@@ -33,6 +33,9 @@ def _print_urls(running: Running) -> None:
         console.print(f"  Temporal UI  {running.temporal_ui_url}")
     if running.outbox:
         console.print(f"  outbox       {running.outbox}   (every email as an .eml file)")
+    if running.inbound_url:
+        console.print(f"  replies      {running.inbound_url}   ({running.inbound_for})",
+                      markup=False, highlight=False)
     if not running.settings.admin_token:
         # Where it is, never the token itself: whatever collects this output (a terminal's
         # scrollback, a service's log) must not hold a key to every case.
@@ -65,13 +68,13 @@ def _record_where(running: Running) -> None:
         home=running.settings.home)
 
 
-def _run(settings: Settings, *, worker: bool, web: bool,
+def _run(settings: Settings, *, worker: bool, web: bool, inbound: bool | None = None,
          on_ready: Callable[[Running], None] = _print_urls, heartbeat: Path | None = None
          ) -> None:
     configure_logging(json=settings.log_format == "json")
     try:
-        asyncio.run(run_stack(settings, worker=worker, web=web, on_ready=on_ready,
-                              heartbeat=heartbeat))
+        asyncio.run(run_stack(settings, worker=worker, web=web, inbound=inbound,
+                              on_ready=on_ready, heartbeat=heartbeat))
     except SchemaOutOfDate as behind:
         raise refuse(str(behind)) from None
     except TemporalUnreachable as error:
@@ -82,7 +85,8 @@ def _run(settings: Settings, *, worker: bool, web: bool,
 @commands.command()
 def up() -> None:
     """Run everything on one machine: Temporal dev server, worker, web app and SMTP sink
-    (each embedded part only where no external one is configured)."""
+    (each embedded part only where no external one is configured), and the SMTP listener
+    that takes respondents' replies."""
     settings = checked_settings()
 
     def ready(running: Running) -> None:

@@ -1,12 +1,14 @@
-"""Putting an email on the wire: MIME message, Message-ID, and SMTP with the configured relay."""
+"""Putting an email on the wire: MIME message and its headers, Message-ID, DKIM signature, and
+SMTP with the configured relay."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.charset import QP, Charset
@@ -21,6 +23,8 @@ from aiosmtplib.email import flatten_message
 from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
 from aiosmtplib.typing import SMTPStatus
 
+from kringloop.mail.dkim import dkim_key
+from kringloop.mail.identity import Sender
 from kringloop.mail.rendering import Attachment, Email
 from kringloop.settings import Settings
 
@@ -47,10 +51,24 @@ _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
 
 
+# Emails to the organisation's own people, written by Kringloop: marked as such (RFC 3834), so
+# that an out-of-office or other auto-reply is not sent back at them.
+STAFF_KINDS = (
+    "assignment", "reminder", "escalation", "digest", "spotlight", "sign_in",
+    "respondent_update", "callback_booked", "respondent_reply", "mail_bounced",
+)
+# A Message-ID as a thread header may carry it; one from someone else's email that is not is
+# left out rather than copied into a header of ours.
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]+>")
+
+
 def build_message(
-    email: Email, *, kind: str, sender: str, to: Recipient, message_id: str,
-    reply_to: str | None = None,
+    email: Email, *, kind: str, sender: Sender, to: Recipient, message_id: str,
+    reply_to: str | None = None, from_name: str | None = None, in_reply_to: str | None = None,
+    references: Sequence[str] = (), unsubscribe_url: str | None = None,
 ) -> Message:
+    """The email as a MIME message: from the organisation (or `from_name` on its behalf), in
+    the thread of `in_reply_to`, and with a one-click unsubscribe link when it has one."""
     # The compat32 MIME classes build the same multipart/alternative message as EmailMessage
     # with the default policy at about a third of the cost (bench: rejection batches).
     body = MIMEMultipart("alternative")
@@ -60,17 +78,38 @@ def build_message(
     message = body if not email.attachments else MIMEMultipart("mixed", _subparts=[body])
     for attachment in email.attachments:
         message.attach(_attached(attachment))
-    message["From"] = sender
-    message["To"] = formataddr((to.name or "", to.email), charset="utf-8")
-    # An ASCII subject needs no RFC 2047 encoding (and skipping it is measurably cheaper).
+    message["From"] = _address(sender.display_name(from_name), sender.address)
+    message["To"] = _address(to.name, to.email)
+    # An ASCII subject needs no RFC 2047 encoding (and skipping it is measurably cheaper). A
+    # Header, not its encoded text: folded with "Subject: " counted, its first word fits on the
+    # header's own line; pre-encoded text was folded again before it, and read back with a
+    # leading space.
     message["Subject"] = (email.subject if email.subject.isascii()
-                          else Header(email.subject, "utf-8").encode())
+                          else Header(email.subject, "utf-8", header_name="Subject"))
     message["Message-ID"] = message_id
     message["Date"] = format_datetime(datetime.now(UTC))
     message["X-Kringloop-Kind"] = kind
     if reply_to:
         message["Reply-To"] = reply_to
+    if in_reply_to and _MESSAGE_ID.fullmatch(in_reply_to):
+        message["In-Reply-To"] = in_reply_to
+    if thread := [m for m in references if _MESSAGE_ID.fullmatch(m)]:
+        message["References"] = " ".join(thread)
+    if kind in STAFF_KINDS:
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"  # Exchange's word for the same
+    if unsubscribe_url:
+        # One click in the mail program unsubscribes (RFC 8058): it POSTs the second header
+        # to the URL of the first, without showing the person a page.
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message
+
+
+def _address(name: str | None, email: str) -> str:
+    """`Name <address>`, a name with accents as one RFC 2047 word: it reads back exactly (split
+    in two, some readers, Python's among them, put a space where the split was)."""
+    return formataddr((name or "", email), charset="utf-8")
 
 
 def _attached(attachment: Attachment) -> MIMEText:
@@ -129,16 +168,20 @@ class SmtpConnections:
 smtp_connections = SmtpConnections()
 
 
-async def deliver(message: Message, settings: Settings, *,
+async def deliver(message: Message, settings: Settings, *, envelope_from: str | None = None,
                   handing_over: Callable[[], None] = lambda: None) -> None:
     """Send over SMTP on a kept-open connection, calling `handing_over` at the last moment at
-    which the email can still be withdrawn (see `_transmit`). SMTPResponseException carries the
-    server's code (4xx retry, 5xx final); any other failure closes the connection and is raised."""
+    which the email can still be withdrawn (see `_transmit`). Bounces go to `envelope_from`
+    (unset: the From address). SMTPResponseException carries the server's code (4xx retry,
+    5xx final); any other failure closes the connection and is raised."""
     if not settings.smtp_host:
         raise RuntimeError("no SMTP host configured")
+    content = on_the_wire(message, settings)
     connection = await smtp_connections.take(settings)
     try:
-        await _transmit(connection, message, handing_over)
+        await _transmit(connection, content, handing_over,
+                        mail_from=envelope_from or parseaddr(message["From"])[1],
+                        rcpt_to=parseaddr(message["To"])[1])
     except aiosmtplib.SMTPResponseException:
         await _reset_for_next_email(settings, connection)
         raise
@@ -148,22 +191,29 @@ async def deliver(message: Message, settings: Settings, *,
     smtp_connections.give_back(settings, connection)
 
 
-async def _transmit(connection: aiosmtplib.SMTP, message: Message,
-                    handing_over: Callable[[], None]) -> None:
+def on_the_wire(message: Message, settings: Settings) -> bytes:
+    """The message as the mail server receives it (CRLF line ends), DKIM-signed when a key is
+    configured: the signature covers these very bytes."""
+    content = normalize_message_line_endings(flatten_message(message, cte_type="7bit"))
+    key = dkim_key(settings)
+    return content if key is None else key.sign(content, message.keys())
+
+
+async def _transmit(connection: aiosmtplib.SMTP, content: bytes,
+                    handing_over: Callable[[], None], *, mail_from: str, rcpt_to: str) -> None:
     """MAIL, RCPT and DATA by hand, so that `handing_over` runs after the whole email is written
     and before the dot that completes it. Until that dot the server discards the email when the
     connection drops (a crash withdraws it); once the dot is written the kernel delivers it even
     for a process killed that instant. Recording the hand-over there, rather than after the
     server's 250, leaves no gap in which a crash makes a retry send the email twice."""
-    await connection.mail(parseaddr(message["From"])[1])
-    await connection.rcpt(parseaddr(message["To"])[1])
+    await connection.mail(mail_from)
+    await connection.rcpt(rcpt_to)
     started = await connection.execute_command(b"DATA")
     if started.code != SMTPStatus.start_input:
         raise aiosmtplib.SMTPDataError(started.code, started.message)
     protocol = connection.protocol
     assert protocol is not None  # execute_command raised if the connection was gone
     # Dot-stuffed (RFC 5321 4.5.2): a line of its own dot would end the data.
-    content = normalize_message_line_endings(flatten_message(message, cte_type="7bit"))
     protocol.write(PERIOD_REGEX.sub(b"..", content))
     await _written_through(protocol)
     handing_over()

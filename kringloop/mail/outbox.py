@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from typing import NamedTuple
 
 import aiosmtplib
@@ -33,6 +34,7 @@ from kringloop.mail.delivery import (
     deliver,
     message_id_for,
 )
+from kringloop.mail.identity import Sender, sender_of
 from kringloop.mail.messages import EmailReceipt
 from kringloop.mail.models import OutboxMessage
 from kringloop.mail.rendering import Email
@@ -47,13 +49,37 @@ RecordStep = Callable[[Session, str, str], None]  # (session, "sent" | "failed",
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One email to send once: its idempotency key, kind, recipient and where replies go."""
+    """One email to send once: its idempotency key, kind, recipient and where replies go; who
+    it comes from, where it bounces to, the thread it answers, and the link that unsubscribes
+    its recipient."""
 
     key: str
     kind: str
     to: Recipient
     reply_to: str | None = None
     case_id: str | None = None
+    # The organisation it comes from: `sender_of(settings, org)`. None: as the settings alone
+    # say (KRINGLOOP_MAIL_FROM, else a placeholder address).
+    sender: Sender | None = None
+    from_name: str | None = None  # From: "<from_name> via <organisation>"; None: the organisation
+    envelope_from: str | None = None  # SMTP MAIL FROM, where bounces go; None: the From address
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    unsubscribe_url: str | None = None  # List-Unsubscribe, one click (RFC 8058)
+
+    def sender_for(self, settings: Settings) -> Sender:
+        return self.sender or sender_of(settings)
+
+    def message_id(self, settings: Settings) -> str:
+        """Its Message-ID, the same for every copy (the outbox keeps it with the row)."""
+        return message_id_for(self.key, self.sender_for(settings).address)
+
+    def message(self, email: Email, *, settings: Settings, message_id: str) -> Message:
+        """The email as it goes on the wire, with this envelope's headers."""
+        return build_message(email, kind=self.kind, sender=self.sender_for(settings),
+                             to=self.to, message_id=message_id, reply_to=self.reply_to,
+                             from_name=self.from_name, in_reply_to=self.in_reply_to,
+                             references=self.references, unsubscribe_url=self.unsubscribe_url)
 
 
 @dataclass(frozen=True)
@@ -94,8 +120,7 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
     # An email started later than this could outlive the attempt (a mail server may take its
     # whole timeout to answer), and a retry running beside it would send it a second time.
     last_start = give_up_at - SMTP_TIMEOUT_S
-    sender = settings.mail_from
-    found = await asyncio.to_thread(_claim, engine, [s.outgoing for s in batch], sender)
+    found = await asyncio.to_thread(_claim, engine, [s.outgoing for s in batch], settings)
     outcomes: dict[str, tuple[EmailReceipt, bool]] = {}
     settled: list[_Settled] = []
     for sending in batch:
@@ -131,8 +156,7 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
 async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, settings: Settings,
                        give_up_at: float) -> _Settled:
     outgoing = sending.outgoing
-    message = build_message(sending.render(), kind=outgoing.kind, sender=settings.mail_from,
-                            to=outgoing.to, message_id=message_id, reply_to=outgoing.reply_to)
+    message = outgoing.message(sending.render(), settings=settings, message_id=message_id)
     handed_over = False
 
     def hand_over() -> None:
@@ -143,7 +167,8 @@ async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, set
         handed_over = True
 
     try:
-        await deliver(message, settings, handing_over=hand_over)
+        await deliver(message, settings, envelope_from=outgoing.envelope_from,
+                      handing_over=hand_over)
     except aiosmtplib.SMTPAuthenticationError:
         # The relay refused our login: a setting for the operator to fix, not this email's
         # fault. Retried with backoff, so every email goes out once the password is right.
@@ -216,7 +241,8 @@ class _Settled:
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
-def _claim(engine: Engine, outgoings: Sequence[Outgoing], sender: str) -> dict[str, _Found]:
+def _claim(engine: Engine, outgoings: Sequence[Outgoing], settings: Settings
+           ) -> dict[str, _Found]:
     """Every email's outbox row, written on first sight and counted as a try unless it is
     settled; one still to send to an address that unsubscribed is found "suppressed". Plain
     statements, one transaction for the batch: this runs for every email."""
@@ -233,11 +259,12 @@ def _claim(engine: Engine, outgoings: Sequence[Outgoing], sender: str) -> dict[s
         new = {o.key: o for o in outgoings if o.key not in found}
         if new:
             now = datetime.now(UTC)
+            ids = {key: o.message_id(settings) for key, o in new.items()}
             connection.execute(insert(_OUTBOX), [
                 {"key": o.key, "case_id": o.case_id, "kind": o.kind, "recipient": o.to.email,
-                 "message_id": message_id_for(o.key, sender), "status": "pending", "tries": 1,
+                 "message_id": ids[o.key], "status": "pending", "tries": 1,
                  "error": None, "created_at": now, "sent_at": None} for o in new.values()])
-            found |= {key: _Found("pending", message_id_for(key, sender), None) for key in new}
+            found |= {key: _Found("pending", ids[key], None) for key in new}
         to_send = [o for o in outgoings
                    if found[o.key].status == "pending" and o.kind not in ALWAYS_SENT]
         withheld = suppressed_among(connection, {o.to.email for o in to_send})

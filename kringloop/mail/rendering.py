@@ -42,6 +42,9 @@ KINDS = (
     "booking_confirmed",
     "callback_booked",
     "promise_changed",
+    "respondent_reply",
+    "mail_bounced",
+    "case_answer",
 )
 LANGUAGES = ("nl", "en")
 

@@ -1,18 +1,22 @@
-"""The suppression list: addresses that unsubscribed, and the emails they no longer get."""
+"""The suppression list: addresses that unsubscribed or bounce, and the emails they no longer
+get."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 from sqlmodel import Session
 
 from kringloop.mail.models import Suppression
 
 _SUPPRESSION = Suppression.__table__  # type: ignore[attr-defined]
 
+# The reason an address is on the list because mail to it came back (a delivery report).
+BOUNCED = "bounced"
 # A sign-in link is asked for by the person themselves, at that moment: never withheld.
 ALWAYS_SENT = ("sign_in",)
 
@@ -41,7 +45,13 @@ def suppressed_among(connection: Connection, emails: Iterable[str]) -> dict[str,
     rows = connection.execute(select(_SUPPRESSION.c.email, _SUPPRESSION.c.reason,
                                      _SUPPRESSION.c.source, _SUPPRESSION.c.since)
                               .where(_SUPPRESSION.c.email.in_(wanted)))
-    return {row.email: (f"not sent: {row.email} unsubscribed"
-                        + (f" through {row.source}" if row.source else "")
-                        + f" on {row.since:%Y-%m-%d} ({row.reason})")
-            for row in rows}
+    return {row.email: _withheld_because(row) for row in rows}
+
+
+def _withheld_because(row: Row[Any]) -> str:
+    if row.reason == BOUNCED:
+        return (f"not sent: {row.email} bounced on {row.since:%Y-%m-%d}"
+                + (f" ({row.source})" if row.source else ""))
+    return (f"not sent: {row.email} unsubscribed" + (f" through {row.source}" if row.source
+                                                      else "")
+            + f" on {row.since:%Y-%m-%d} ({row.reason})")

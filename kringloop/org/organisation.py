@@ -222,6 +222,12 @@ class SurveySource(Strict):
 
 class Organisation(Strict):
     name: str = "Kringloop"
+    # The address emails come from ("Bram de Groot via <name> <email>"); KRINGLOOP_MAIL_FROM
+    # overrides it. Unset: loop@kringloop.local, for a file that is only tried out.
+    email: Email | None = None
+    # Where respondents' replies go: the case's opaque token is added as a plus-address
+    # (antwoord+<token>@...); KRINGLOOP_REPLY_ADDRESS overrides it. Unset: replies go nowhere.
+    reply_address: Email | None = None
     default_language: Language = "nl"
     programs: dict[Program, ProgramPolicy]
     teams: list[LoyaltyTeam] = Field(min_length=1)

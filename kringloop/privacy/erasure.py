@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import getaddresses
@@ -23,6 +23,7 @@ from temporalio.client import (
 )
 
 from kringloop.database import session_for, wipe_erased_traces
+from kringloop.inbound.service import QUARANTINE_DAYS, forget_quarantined
 from kringloop.mail.models import OutboxMessage
 from kringloop.privacy.flows import stop_contacting
 from kringloop.privacy.footprints import (
@@ -99,8 +100,12 @@ def _erase_records(engine: Engine, respondent_id: str, actor: str
                 cancel_scheduled(session=session, row=rejection, actor=actor,
                                  at=datetime.now(UTC), detail="personal data erased before "
                                                               "sending: no email will go out")
+        # Their mail that reached no case goes too (in the same transaction).
+        forgotten = sum(forget_quarantined(session, sender=address)
+                        for address in found.addresses())
         summary = erase_footprint(session=session, found=found, outbox=messages,
                                   at=datetime.now(UTC), actor=actor, why=ERASED_ON_REQUEST)
+        summary.quarantined_mail = forgotten
     wipe_erased_traces(engine)
     return summary, copies, running
 
@@ -118,6 +123,8 @@ def purge_expired(*, engine: Engine, now: datetime, months: int, outbox: Path | 
             why=f"personal data erased after the {months}-month retention period")
         summary.hook_deliveries = forget_kept_requests(
             session=session, before=retention_cutoff(now, months))
+        summary.quarantined_mail = forget_quarantined(
+            session, before=now - timedelta(days=QUARANTINE_DAYS))
         session.commit()
     wipe_erased_traces(engine)
     summary.mail_copies = remove_mail_copies(outbox, copies)

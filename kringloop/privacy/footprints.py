@@ -19,7 +19,13 @@ from pydantic import BaseModel
 from sqlalchemy import and_, false, or_
 from sqlmodel import Session, col, select
 
-from kringloop.cases.models import Case, CustomerAdoption, FeedbackCallRequest, TimelineEntry
+from kringloop.cases.models import (
+    Case,
+    CaseMessage,
+    CustomerAdoption,
+    FeedbackCallRequest,
+    TimelineEntry,
+)
 from kringloop.mail.models import OutboxMessage
 from kringloop.privacy.messages import ERASED
 from kringloop.rejections.models import Rejection, RejectionEvent
@@ -42,12 +48,14 @@ class ErasureSummary(BaseModel):
     feedback_calls: int = 0
     cases: int = 0
     timeline_entries: int = 0
+    case_messages: int = 0  # emails from the respondent and our answers
     outbox_messages: int = 0
     rejections: int = 0
     adoptions: int = 0
     running_workflows: int = 0
     mail_copies: int = 0
     hook_deliveries: int = 0  # survey tools' requests kept for a replay
+    quarantined_mail: int = 0  # inbound mail that reached no case
 
     @property
     def found(self) -> bool:
@@ -208,6 +216,11 @@ def _erase_loops(session: Session, found: Footprint, outbox: list[OutboxMessage]
             _in(TimelineEntry.case_id, case_ids))).all():
         summary.timeline_entries += _changed(entry, detail=_written_text(
             entry.kind, entry.detail) if entry.kind in WRITTEN_TEXT else scrub(entry.detail))
+    for message in session.exec(select(CaseMessage).where(
+            _in(CaseMessage.case_id, case_ids))).all():
+        summary.case_messages += _changed(
+            message, text=ERASED, html=None, subject=ERASED if message.subject else "",
+            sender=None, bounced_address=None, attachments=[])
     for event in session.exec(select(RejectionEvent).where(
             _in(RejectionEvent.rejection_id, [r.id for r in found.rejections]))).all():
         summary.timeline_entries += _changed(event, detail=scrub(event.detail))

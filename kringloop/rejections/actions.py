@@ -1,6 +1,6 @@
 """A recruiter's actions on rejections, shared by the JSON API and the workspace pages: send
-one or a vacancy's batch, cancel one before it goes out. Rights are checked here; a refusal is
-an Refused with a message and the field it is about."""
+one or a vacancy's batch, read a scheduled one's email again, cancel one before it goes out.
+Rights are checked here; a refusal is a Refused with a message and the field it is about."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from kringloop.database import session_for
+from kringloop.mail.rendering import Email
 from kringloop.org.access import Principal
 from kringloop.refusal import Refused
 from kringloop.rejections import flows
+from kringloop.rejections.emails import compose
 from kringloop.rejections.models import Rejection
 from kringloop.rejections.queries import cancel_scheduled
 from kringloop.rejections.rules import Refusal, may_reject, may_see
@@ -136,6 +138,12 @@ async def cancel(services: Services, caller: Principal, row: Rejection) -> None:
         await flows.cancel_in_own_workflow(services.temporal, row.id, actor=caller.name)
     elif row.status != "cancelled":
         raise Refused(409, _too_late(row), field="status")
+
+
+def scheduled_email(services: Services, row: Rejection) -> Email:
+    """A scheduled rejection's email as it will go out: to read again (before cancelling it,
+    say) until it goes."""
+    return compose(kind="rejection", row=row, org=services.org, settings=services.settings)
 
 
 def _cancelled(services: Services, row: Rejection, actor: str) -> Rejection:

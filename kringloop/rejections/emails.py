@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from kringloop.mail.delivery import Recipient
+from kringloop.mail.identity import sender_of
 from kringloop.mail.outbox import Outgoing
 from kringloop.mail.rendering import Email, render
 from kringloop.org.organisation import Member, Organisation
 from kringloop.rejections.messages import RejectionEmail
 from kringloop.rejections.models import Rejection
 from kringloop.rejections.rules import SEND_WINDOWS, recruiting_team_for, signer_of
-from kringloop.security.signed_links import feedback_call_token, survey_token
+from kringloop.security.signed_links import feedback_call_token, survey_token, unsubscribe_link
 from kringloop.settings import Settings
 
 
@@ -46,9 +47,14 @@ def compose(*, kind: str, row: Rejection, org: Organisation, settings: Settings)
     return render(kind, row.language, context | {"language": row.language})
 
 
-def outgoing(*, order: RejectionEmail, row: Rejection) -> Outgoing:
-    """The email's envelope: sent once under its key, to the applicant, replies to the
-    recruiter who rejected."""
-    return Outgoing(key=order.key, kind=order.kind,
-                    to=Recipient(row.applicant_name, row.applicant_email, row.language),
-                    reply_to=row.recruiter_email)
+def outgoing(*, order: RejectionEmail, row: Rejection, org: Organisation,
+             settings: Settings) -> Outgoing:
+    """The email's envelope: sent once under its key, to the applicant, from the recruiter who
+    signs it on the organisation's behalf, replies to the recruiter who rejected; the survey
+    with a link that unsubscribes."""
+    to = Recipient(row.applicant_name, row.applicant_email, row.language)
+    return Outgoing(
+        key=order.key, kind=order.kind, to=to, reply_to=row.recruiter_email,
+        sender=sender_of(settings, org), from_name=signer(org=org, row=row).name,
+        unsubscribe_url=unsubscribe_link(settings, email=to.email, language=to.language)
+        if order.kind == "cnps" else None)

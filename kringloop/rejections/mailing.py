@@ -190,7 +190,7 @@ def survey_email(*, row: Rejection, now: datetime, org: Organisation,
 
 def _sending(row: Rejection, order: RejectionEmail, record: RecordStep, *, org: Organisation,
              settings: Settings) -> Sending:
-    return Sending(outgoing(order=order, row=row),
+    return Sending(outgoing(order=order, row=row, org=org, settings=settings),
                    lambda: compose(kind=order.kind, row=row, org=org, settings=settings), record)
 
 

@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from kringloop.cases.emails import reply_base
 from kringloop.database import make_engine
+from kringloop.inbound.listener import Listener, listening_at, plus_addresses, start_listener
 from kringloop.mail.sink import start_smtp_sink
 from kringloop.migrations import ensure_schema
 from kringloop.network import free_port, free_ports
@@ -62,6 +64,10 @@ class Running:
     web_url: str | None = None
     temporal_ui_url: str | None = None
     outbox: Path | None = None
+    # The inbound SMTP listener for replies (None when it does not run here).
+    inbound_port: int | None = None
+    inbound_url: str | None = None
+    inbound_for: str | None = None  # antwoord+…@domain
 
 
 class _Server(uvicorn.Server):
@@ -71,12 +77,15 @@ class _Server(uvicorn.Server):
 
 
 async def run_stack(
-    settings: Settings, *, worker: bool = True, web: bool = True,
+    settings: Settings, *, worker: bool = True, web: bool = True, inbound: bool | None = None,
     on_ready: Callable[[Running], Awaitable[None] | None] | None = None,
     stop: asyncio.Event | None = None, heartbeat: Path | None = None,
 ) -> None:
     """Run until `stop` is set or the process gets SIGINT/SIGTERM; then stop cleanly. With
-    `heartbeat`, keep that file fresh while every part runs (`kringloop health` reads it)."""
+    `heartbeat`, keep that file fresh while every part runs (`kringloop health` reads it).
+    The inbound SMTP listener for replies runs with the whole stack (worker and web: `up`, the
+    demo) unless `inbound` says otherwise (`kringloop inbound` runs it alone)."""
+    inbound = (worker and web) if inbound is None else inbound
     org = load_organisation(settings.org_file)
     # The home holds the database, the outbox, Temporal's workflows and generated secrets;
     # each of those makes it (0700) when it first writes there, so a worker or web app that
@@ -94,7 +103,7 @@ async def run_stack(
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         outbox = None
-        if settings.smtp_host is None:
+        if settings.smtp_host is None and (worker or web):
             sink = start_smtp_sink(settings.outbox_dir)
             stack.callback(sink.stop)
             settings = settings.model_copy(
@@ -128,6 +137,11 @@ async def run_stack(
         rescheduling: list[asyncio.Task[list[str]]] = []  # a team added to the org file
         running = Running(settings=settings, org=org, engine=engine, client=client,
                           temporal_ui_url=ui_url, outbox=outbox)
+        listener = await _listen_for_replies(settings, org, engine, client) if inbound else None
+        if listener is not None:
+            stack.push_async_callback(listener.stop)
+            running.inbound_port, running.inbound_url = listener.port, listening_at(listener)
+            running.inbound_for = plus_addresses(str(reply_base(settings, org)))
         case_worker = None
         if worker:
             await ensure_team_schedules(client, org, settings.task_queue)
@@ -167,6 +181,8 @@ async def run_stack(
         org_file = OrganisationFile(settings.org_file, org)
         if server is not None:
             org_file.subscribe(partial(use_organisation, app))
+        if listener is not None:
+            org_file.subscribe(listener.replies.use_organisation)
         if case_worker is not None:
             org_file.subscribe(case_worker.use_organisation)
             org_file.subscribe(lambda changed: rescheduling.append(asyncio.create_task(
@@ -179,9 +195,11 @@ async def run_stack(
 
             def every_part_runs() -> bool:
                 return (not any(task.done() for task in tasks)
-                        and (case_worker is None or case_worker.is_running))
+                        and (case_worker is None or case_worker.is_running)
+                        and (listener is None or listener.is_serving))
 
-            parts = [part for part, runs in (("worker", worker), ("web", web)) if runs]
+            parts = [part for part, runs in (("worker", worker), ("web", web),
+                                             ("inbound", listener is not None)) if runs]
             beat = Beat(pid=os.getpid(), parts=parts,
                         health_url=f"{settings.local_web_url}/health" if server is not None
                         else None)
@@ -198,3 +216,13 @@ async def run_stack(
         await asyncio.gather(*tasks, watching, *rescheduling, return_exceptions=True)
         for task in done - {stopping}:
             task.result()  # a part that stopped on its own: say why
+
+
+async def _listen_for_replies(settings: Settings, org: Organisation, engine: Engine,
+                              client: Client) -> Listener | None:
+    """The inbound SMTP listener, when there is a reply address to listen for."""
+    if reply_base(settings, org) is None:
+        log.warning("no reply address (reply_address in the organisation file, or "
+                    "KRINGLOOP_REPLY_ADDRESS): replies from respondents are not taken")
+        return None
+    return await start_listener(settings=settings, org=org, engine=engine, client=client)

@@ -1,6 +1,6 @@
 """Sealed, expiring tokens for the links we hand out: the score links (re-survey and candidate
-NPS), an applicant's request for a feedback call, an anonymous employee's conversation, and a
-respondent's booking of their callback.
+NPS), an applicant's request for a feedback call, an anonymous employee's conversation, a
+respondent's booking of their callback, and the link that unsubscribes an address.
 
 A token is opaque: its data (which case or rejection, which score) is encrypted and
 authenticated with Fernet, under a key derived (HKDF-SHA256) from the signing key and the kind
@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from kringloop.settings import Settings
+
 SCORE_LINK_MAX_AGE_S = 60 * 24 * 3600
 # A token issued this far "in the future" (clocks of two web processes disagreeing) still opens.
 CLOCK_SKEW_S = 60
@@ -63,6 +65,7 @@ _CANDIDATE_SURVEY = "kringloop-candidate-survey"
 _FEEDBACK_CALL = "kringloop-feedback-call"
 _CONVERSATION = "kringloop-employee-conversation"
 _BOOKING = "kringloop-callback-booking"
+_UNSUBSCRIBE = "kringloop-unsubscribe"
 
 _SEALED = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -211,3 +214,37 @@ def booking_token(key: str, *, case_id: str) -> str:
 def read_booking_token(key: str, token: str, *, max_age_s: int = BOOKING_LINK_MAX_AGE_S) -> str:
     """The case whose callback the link books (sealed only: no older kind of it exists)."""
     return _id_in(_unseal(key, _BOOKING, token, max_age_s), "c")
+
+
+# The unsubscribe link of a re-survey or candidate-NPS email (List-Unsubscribe, and the one
+# click of a mail program): an email is kept for years, and the way out of the next one must
+# still work when it comes.
+UNSUBSCRIBE_LINK_MAX_AGE_S = 3 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """Who asked for no more email, and in which language to say it is done."""
+
+    email: str
+    language: str
+
+
+def unsubscribe_token(key: str, *, email: str, language: str) -> str:
+    return _seal(key, _UNSUBSCRIBE, {"e": email, "l": language})
+
+
+def read_unsubscribe_token(key: str, token: str, *,
+                           max_age_s: int = UNSUBSCRIBE_LINK_MAX_AGE_S) -> Unsubscribe:
+    """The address the link unsubscribes (sealed only: no older kind of it exists)."""
+    data = _unseal(key, _UNSUBSCRIBE, token, max_age_s)
+    email = _id_in(data, "e")
+    language = data.get("l") if isinstance(data, dict) else None
+    return Unsubscribe(email=email, language=language if isinstance(language, str) else "nl")
+
+
+def unsubscribe_link(settings: Settings, *, email: str, language: str) -> str:
+    """The link that takes `email` off our list (`/u/<token>`), for an email's
+    List-Unsubscribe header (`Outgoing.unsubscribe_url`)."""
+    token = unsubscribe_token(settings.signing_key, email=email, language=language)
+    return f"{settings.base_url}/u/{token}"

@@ -6,7 +6,7 @@ from dataclasses import replace
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -14,13 +14,15 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kringloop.org.organisation import Organisation
 from kringloop.reports.metrics import CaseCounters
+from kringloop.resources import TEMPLATES
 from kringloop.services import Services
 from kringloop.web.api import cases, erasure, health, hooks, rejections, reports, responses
+from kringloop.web.api import inbound as inbound_api
 from kringloop.web.api import teams as teams_api
 from kringloop.web.api import workspace as workspace_api
 from kringloop.web.deps import SESSION_LIFETIME, SignInRequired
 from kringloop.web.errors import install_error_handlers
-from kringloop.web.pages import applicant_links, booking, conversation, resurvey
+from kringloop.web.pages import applicant_links, booking, conversation, resurvey, unsubscribe
 from kringloop.web.pages import cases as pages_cases
 from kringloop.web.pages import outbox as pages_outbox
 from kringloop.web.pages import rejections as pages_rejections
@@ -33,6 +35,8 @@ from kringloop.web.pages import team_cases as pages_team_cases
 from kringloop.web.rate_limits import install_rate_limits
 from kringloop.web.request_limits import RequestLimits
 from kringloop.web.security_headers import SecurityHeaders
+
+FAVICON = (TEMPLATES / "workspace" / "favicon.svg").read_bytes()
 
 
 def create_app(services: Services) -> FastAPI:
@@ -50,7 +54,9 @@ def create_app(services: Services) -> FastAPI:
         session_cookie="kringloop_session", max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="lax", https_only=https)
     # Inside the security headers, so that a refusal at the door carries them too.
-    app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
+    app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes,
+                       # An email, urlencoded (which may double it), and the form around it.
+                       max_inbound_body_bytes=2 * services.settings.inbound_max_bytes + 65536)
     app.add_middleware(SecurityHeaders, https=https)
     # Outermost: a request for another host name (DNS rebinding) never reaches a route.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=services.settings.trusted_hosts)
@@ -62,6 +68,12 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     install_rate_limits(app, services.settings)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """The tab's icon, our own small SVG: browsers ask every site for one."""
+        return Response(FAVICON, media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     @app.exception_handler(SignInRequired)
     async def _sign_in_first(request: Request, _: SignInRequired) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -70,8 +82,9 @@ def create_app(services: Services) -> FastAPI:
     for module in (responses, hooks, cases, workspace_api, teams_api, resurvey, health, pages,
                    pages_signin, pages_cases, pages_team, pages_team_cases, pages_outbox,
                    rejections, applicant_links, reports, pages_reports, conversation, erasure,
-                   pages_rejections, pages_sources, booking):
+                   pages_rejections, pages_sources, booking, unsubscribe):
         app.include_router(module.router)
+    app.include_router(inbound_api.router)  # replies from Mailgun
     return app
 
 

@@ -19,7 +19,11 @@ from kringloop.web.errors import refusal
 
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
 HOOKS = "/api/hooks/"
+# A mail provider posts inbound email as a form (Mailgun: multipart or urlencoded), and an
+# email with its attachments is larger than any other request: its own, larger limit.
+INBOUND = "/api/inbound/"
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
 
 
 def _media_type(content_type: str) -> str:
@@ -32,9 +36,15 @@ def _is_json(media_type: str) -> bool:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int,
+                 max_inbound_body_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_inbound_body_bytes = max_inbound_body_bytes or max_body_bytes
+
+    def _limit(self, scope: Scope) -> int:
+        return (self.max_inbound_body_bytes if scope["path"].startswith(INBOUND)
+                else self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,8 +66,8 @@ class RequestLimits:
             if message["type"] != "http.request":
                 return  # the client has gone
             body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await self._too_large()(scope, receive, send)
+            if len(body) > self._limit(scope):
+                await self._too_large(scope)(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break
@@ -72,19 +82,20 @@ class RequestLimits:
         if declared is not None:
             if not declared.isdigit():
                 return refusal(400, "Content-Length must be a number of bytes", "body")
-            if int(declared) > self.max_body_bytes:
-                return self._too_large()
+            if int(declared) > self._limit(scope):
+                return self._too_large(scope)
         has_body = declared != "0" if declared is not None else "transfer-encoding" in headers
         media_type = _media_type(headers.get("content-type", ""))
         if (scope["path"].startswith("/api/") and scope["method"] in WITH_BODY and has_body
                 and not _is_json(media_type)
-                and not (scope["path"].startswith(HOOKS) and media_type == FORM)):
+                and not (scope["path"].startswith(HOOKS) and media_type == FORM)
+                and not (scope["path"].startswith(INBOUND) and media_type in (FORM, MULTIPART))):
             return refusal(415, "send the body as JSON, with Content-Type: application/json",
                             "body")
         return None
 
-    def _too_large(self) -> JSONResponse:
-        return refusal(413, f"the request body is larger than {self.max_body_bytes} bytes",
+    def _too_large(self, scope: Scope) -> JSONResponse:
+        return refusal(413, f"the request body is larger than {self._limit(scope)} bytes",
                        "body")
 
 

@@ -111,6 +111,20 @@ async def test_monday_spotlight_thanks_colleagues_for_last_weeks_work(
         assert "worst" not in text.lower() and "slechtst" not in text.lower()
 
 
+async def test_after_a_quiet_week_the_spotlight_stays_silent(simulated: Kringloop) -> None:
+    monday = next_morning(holiday=False, weekday=1).replace(hour=9)
+    team = simulated.org.team(TEAM)
+    member = next(m for m in team.members if m.role == "member")
+    # Work last week, but nothing to thank anyone for: a callback made late, nobody won back.
+    last_week = monday - timedelta(days=4)
+    add_case(simulated, 6, member.email, last_week, name="Te Laat BV",
+             attempted_at=last_week + timedelta(hours=3))
+
+    await run(simulated, WeeklySpotlightWorkflow.run, "spotlight-quiet", monday)
+
+    assert [m for m in team.members if simulated.smtp.to(m.email, "spotlight")] == []
+
+
 async def test_every_team_gets_its_schedules_once_in_its_own_time_zone(live: Kringloop) -> None:
     client: Client = live.env.client
     first = await ensure_team_schedules(client, live.org, live.settings.task_queue)

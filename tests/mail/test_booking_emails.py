@@ -21,6 +21,7 @@ from kringloop.cases.models import Case, FeedbackCallRequest
 from kringloop.cases.steps import load_case
 from kringloop.database import session_for
 from kringloop.mail.delivery import Recipient, build_message
+from kringloop.mail.identity import sender_of
 from kringloop.mail.rendering import Email, calendar_invitation
 from kringloop.org.organisation import Organisation
 from kringloop.responses.models import SurveyResponse
@@ -44,7 +45,7 @@ def built(engine: Engine, org: Organisation, settings: Settings, case_id: str, k
     case, origin = load_case(engine=engine, case_id=case_id)
     letter = emails.compose(kind=kind, case=case, origin=origin, org=org, settings=settings,
                             sequence=sequence, now=case.opened_at + timedelta(hours=1))
-    message = build_message(letter.render(kind), kind=kind, sender=settings.mail_from,
+    message = build_message(letter.render(kind), kind=kind, sender=sender_of(settings, org),
                             to=letter.to, message_id="<m@kringloop.local>")
     parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
     assert isinstance(parsed, EmailMessage)
@@ -83,7 +84,7 @@ async def test_the_respondent_gets_the_booked_time_with_an_invitation_for_their_
     assert event.decoded("DTEND") == BOOKED + timedelta(minutes=30)
     assert str(event["ATTENDEE"]) == f"mailto:{LIEKE}"
     assert event["ATTENDEE"].params["CN"] == "Lieke Smit"
-    assert str(event["ORGANIZER"]) == "mailto:loop@kringloop.local"
+    assert str(event["ORGANIZER"]) == f"mailto:{org.email}"
     assert event["ORGANIZER"].params["CN"] == org.name
     assignee = org.member(load_case(engine=engine, case_id=assigned_case)[0].assignee_email or "")
     assert assignee.name in str(event["SUMMARY"])
@@ -193,7 +194,7 @@ def test_an_anonymous_employee_is_offered_no_booking(
 
 def test_an_email_without_attachments_is_built_as_before(settings: Settings) -> None:
     message = build_message(Email("Hallo", "tekst", "<p>tekst</p>"), kind="closing",
-                            sender=settings.mail_from, to=Recipient("Anna", LIEKE, "nl"),
+                            sender=sender_of(settings), to=Recipient("Anna", LIEKE, "nl"),
                             message_id="<m@x>")
 
     assert message.get_content_type() == "multipart/alternative"

@@ -29,6 +29,7 @@ from kringloop.mail.delivery import (
     deliver,
     message_id_for,
 )
+from kringloop.mail.identity import sender_of
 from kringloop.mail.messages import EmailReceipt
 from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
 from kringloop.mail.rendering import Email
@@ -52,7 +53,7 @@ async def test_a_retried_send_never_emails_twice(
     assert first.sent and second.sent and first.message_id == second.message_id
     assert len(smtp.received) == 1
     [message] = smtp.received
-    assert message["Message-ID"] == message_id_for(order.key, settings.mail_from)
+    assert message["Message-ID"] == message_id_for(order.key, sender_of(settings, org).address)
     assert "Lieke" in body_of(message)
     assert [row.status for row in outbox(engine)] == ["sent"]
     assert timeline_kinds(engine).count("email_sent") == 1
@@ -198,8 +199,9 @@ async def test_an_email_is_withdrawn_when_its_hand_over_cannot_be_recorded(
     """The database is away at the last moment: the email is not completed on the wire (the
     server discards it), so that the retry, which sends it, does not send it twice."""
     email, recipient, key = mail(1)
-    message = build_message(email, kind="note", sender=settings.mail_from, to=recipient,
-                            message_id=message_id_for(key, settings.mail_from))
+    sender = sender_of(settings)
+    message = build_message(email, kind="note", sender=sender, to=recipient,
+                            message_id=message_id_for(key, sender.address))
 
     def database_away() -> None:
         raise ConnectionError("database unavailable")
@@ -248,8 +250,9 @@ def mail(number: int) -> tuple[Email, Recipient, str]:
 async def send(settings: Settings, number: int, *, to: str = LIEKE) -> None:
     email, recipient, key = mail(number)
     recipient = Recipient(name=recipient.name, email=to, language="nl")
-    await deliver(build_message(email, kind="note", sender=settings.mail_from, to=recipient,
-                                message_id=message_id_for(key, settings.mail_from)), settings)
+    sender = sender_of(settings)
+    await deliver(build_message(email, kind="note", sender=sender, to=recipient,
+                                message_id=message_id_for(key, sender.address)), settings)
 
 
 async def test_a_run_of_emails_shares_one_smtp_connection(settings: Settings,

@@ -50,16 +50,21 @@ def test_the_rejection_email_is_written_from_the_row_and_signed_by_its_recruiter
     assert read_feedback_call_token(settings.signing_key, feedback) == row.id
 
 
-def test_the_email_goes_once_to_the_applicant_and_replies_reach_the_recruiter() -> None:
+def test_the_email_goes_once_to_the_applicant_and_replies_reach_the_recruiter(
+    org: Organisation, settings: Settings,
+) -> None:
     row = rejected()
     order = RejectionEmail(rejection_id=row.id, kind="rejection", key=f"{row.id}:rejection:1")
 
-    envelope = outgoing(order=order, row=row)
+    envelope = outgoing(order=order, row=row, org=org, settings=settings)
 
     assert envelope.key == f"{row.id}:rejection:1" and envelope.kind == "rejection"
     assert (envelope.to.name, envelope.to.email, envelope.to.language) == (
         "Lisa Jansen", "lisa.jansen@example.nl", "nl")
     assert envelope.reply_to == THIJS
+    # From the recruiter, on the organisation's behalf and from its own address.
+    assert envelope.from_name == "Thijs Willems"
+    assert envelope.sender is not None and envelope.sender.address == org.email
 
 
 def test_a_recruiter_who_left_is_replaced_by_the_recruiting_lead_in_the_signature(

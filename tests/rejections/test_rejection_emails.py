@@ -129,6 +129,8 @@ def test_the_feedback_call_acknowledgement_says_who_calls_when_and_asks_for_a_nu
     without = render("feedback_call", "nl", base | {"phone": None})
 
     assert "Thijs Willems" in with_phone.text
-    assert "uiterlijk donderdag 3 december om 10:00 op 06 12345678" in with_phone.text
+    # The time says whose clock it is: the applicant may live abroad.
+    assert ("uiterlijk donderdag 3 december om 10:00 (tijd in Amsterdam) op 06 12345678"
+            in with_phone.text)
     assert "telefoonnummer" not in with_phone.text
     assert "Ik heb nog geen telefoonnummer van je" in without.text

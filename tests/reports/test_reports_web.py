@@ -433,7 +433,7 @@ async def test_a_dutch_lead_reads_the_report_in_dutch(live: Kringloop) -> None:
     loop = element(html, "loop")
     assert "De kringloop sluiten" in loop and "Critici teruggewonnen" in loop
     assert "100% <span class=\"hint\">(1 van 1)</span>" in loop
-    assert "5,5 u" in loop and "delivery-late (1)" in loop
+    assert "5,5 u" in loop and "te late levering (1)" in loop
     adopted = element(html, "adopted")
     assert "Adoptieklanten" in adopted and "Bram de Groot" in adopted
     assert "6 (criticus) → " in adopted and "9 (promotor)" in adopted and "+3" in adopted

@@ -152,6 +152,23 @@ def context_for(kind: str, language: str = "nl", **overrides: object) -> dict[st
             "comment": "De monteur kwam twee keer niet opdagen.",
             "case_url": case_url,
         },
+        "respondent_reply": {
+            "member_name": "Sanne Bakker",
+            "respondent_name": "Anna de Vries",
+            "reopened": False,
+            "case_url": case_url,
+        },
+        "mail_bounced": {
+            "member_name": "Sanne Bakker",
+            "respondent_name": "Anna de Vries",
+            "case_url": case_url,
+        },
+        "case_answer": {
+            "respondent_name": "Anna de Vries",
+            "assignee_name": "Sanne Bakker",
+            "answer": "Dank je! Ik bel je morgen om half zes.\n\nTot dan.",
+            "thread_subject": "Re: We bellen je terug",
+        },
         "escalation": {
             "anonymous": False,
             "lead_name": "Mark Jansen",

@@ -249,7 +249,7 @@ async def _batch(world: World, who: str) -> dict[str, Any]:
 
 async def _cancel_form(world: World, who: str) -> dict[str, Any]:
     return {"vacancy_id": world.vacancy(who), "vacancy_title": VACANCY_TITLE,
-            "do": f"cancel:{await world.fresh_rejection(who)}"}
+            "do": f"cancel-confirmed:{await world.fresh_rejection(who)}"}
 
 
 async def _employee_writes(world: World, who: str) -> dict[str, Any]:
@@ -333,6 +333,9 @@ ROUTES: dict[str, Entry] = {
     "add note": Entry("POST", "/api/cases/{case_id}/notes",
                       api("POST", "/api/cases/{case}/notes", {"text": "hoi"}),
                       (401, 404, 200, 200, 404, 200)),
+    "answer the respondent": Entry("POST", "/api/cases/{case_id}/answers",
+                                   api("POST", "/api/cases/{case}/answers", {"text": "hoi"}),
+                                   (401, 404, 200, 200, 404, 200)),
     "reassign": Entry("POST", "/api/cases/{case_id}/reassign",
                       api("POST", "/api/cases/{fresh_case}/reassign", _reassign),
                       (401, 404, 403, 200, 404, 200)),
@@ -466,6 +469,17 @@ ROUTES: dict[str, Entry] = {
         "POST", "/api/hooks/{name}", _hook, (200,) * 6,
         public="survey tools post here, each source signed the tool's way with its secret, or "
                "the intake token without one (tests/sources/test_hooks.py)"),
+    "mailgun inbound": Entry(
+        "POST", "/api/inbound/mailgun",
+        public_form("/api/inbound/mailgun", {"timestamp": "1", "token": "t", "signature": "s"}),
+        (503,) * 6,
+        public="Mailgun posts replies here, signed with KRINGLOOP_MAILGUN_SIGNING_KEY (503 "
+               "without one, 401 with a wrong signature: tests/inbound/test_mailgun.py)"),
+    "mailgun inbound, raw MIME": Entry(
+        "POST", "/api/inbound/mailgun/mime",
+        public_form("/api/inbound/mailgun/mime",
+                    {"timestamp": "1", "token": "t", "signature": "s"}),
+        (503,) * 6, public="the same, for Mailgun's store-and-forward with the raw MIME"),
     "intake": Entry("POST", "/api/responses", _responses, (201, 201, 201, 201, 201, 201),
                     public="survey tools post here; INTAKE_TOKEN or webhook signatures guard "
                            "it when set (test_intake_api, test_webhook_signatures)"),
@@ -507,6 +521,11 @@ ROUTES: dict[str, Entry] = {
     "book the callback": Entry("POST", "/b/{token}",
                                public_form("/b/forged", {"slot": "2026-12-08T09:00Z"}),
                                (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "unsubscribe page": Entry("GET", "/u/{token}", page("/u/forged"),
+                              (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
+    "unsubscribe": Entry("POST", "/u/{token}",
+                         public_form("/u/forged", {"List-Unsubscribe": "One-Click"}),
+                         (400, 400, 400, 400, 400, 400), public=SIGNED_LINK),
     "employee conversation": Entry("GET", "/e/{token}", page("/e/{conversation}"),
                                    (200, 200, 200, 200, 200, 200), team="people",
                                    public=SIGNED_LINK),
@@ -514,6 +533,8 @@ ROUTES: dict[str, Entry] = {
                              public_form("/e/{conversation}", _employee_writes),
                              (303, 303, 303, 303, 303, 303), team="people",
                              public=SIGNED_LINK),
+    "favicon": Entry("GET", "/favicon.ico", page("/favicon.ico"), (200,) * 6,
+                     public="the site's icon: an image of our own, no data"),
     "health": Entry("GET", "/health", after_first_poll(page("/health")), (200,) * 6,
                     public="for load balancers: up or not, no data"),
     "ready": Entry("GET", "/ready", after_first_poll(page("/ready")), (200,) * 6,

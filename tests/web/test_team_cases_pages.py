@@ -108,7 +108,7 @@ async def test_a_member_sees_todays_callbacks_to_lend_a_hand_but_reassigns_nothi
     for control in ('name="to_member"', 'action="/teams/zakelijk/absences"', "Overdragen"):
         assert control not in listing.text
     assert [r.status_code for r in (reassign, one, absent, api)] == [403, 403, 403, 403]
-    assert "only the team lead" in element(reassign.text, "team-refusal")
+    assert "alleen de teamleider" in element(reassign.text, "team-refusal")
     assert problems_of(listing.text) == [] and problems_of(reassign.text) == []
     assert [i["case_id"] for i in as_json.json()["items"]] == rows(listing.text)
     after = await live.api.get("/api/teams/zakelijk/cases", headers=ADMIN,
@@ -190,7 +190,8 @@ async def test_reassigning_all_of_a_members_cases_moves_them_and_reports_the_ref
     assert first["case_id"] not in rows(shown)
     refused = await esther.submit(bram_list, "/teams/particulier/reassignments", {
         "case_id": second["case_id"], "to_member": "", "back": bram_list})
-    assert refused.status_code == 422 and "to_member" in element(refused.text, "team-refusal")
+    assert refused.status_code == 422 and "Geef ze aan: kies een collega" in element(
+        refused.text, "team-refusal")
     assert problems_of(answer.text) == [] and problems_of(refused.text) == []
 
 

@@ -11,6 +11,7 @@ from kringloop.cases.actions import case_in_scope
 from kringloop.cases.queries import case_public
 from kringloop.cases.schemas import (
     AdoptionIn,
+    AnswerIn,
     CallbackAttemptIn,
     CasePublic,
     NoteIn,
@@ -51,6 +52,14 @@ async def log_callback_attempt(case_id: str, body: CallbackAttemptIn, services: 
 async def add_note(case_id: str, body: NoteIn, services: ServicesDep, caller: ApiCaller
                    ) -> CasePublic:
     await case_actions.add_note(services, caller, case_id, body)
+    return await asyncio.to_thread(_read, services, case_id)
+
+
+@router.post("/{case_id}/answers", response_model=CasePublic)
+async def answer_respondent(case_id: str, body: AnswerIn, services: ServicesDep,
+                            caller: ApiCaller) -> CasePublic:
+    """Answer the respondent's email; it goes out in the same thread, from the caller."""
+    await case_actions.answer_respondent(services, caller, case_id, body)
     return await asyncio.to_thread(_read, services, case_id)
 
 

@@ -21,7 +21,7 @@ from kringloop.security.signed_links import (
 from kringloop.services import Services
 from kringloop.web.deps import ServicesDep
 from kringloop.web.pages.rendering import posted
-from kringloop.web.pages.respondent import templates
+from kringloop.web.pages.respondent import templates, unknown_reader
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,7 +34,7 @@ def _page(request: Request, services: Services, token: str, conversation: Conver
           *, status_code: int = 200, problem: str | None = None, text: str = "") -> Response:
     if conversation is None:
         response: Response = templates.TemplateResponse(
-            request, "conversation_invalid.html", {"language": "nl"}, status_code=404)
+            request, "conversation_invalid.html", unknown_reader(request), status_code=404)
     else:
         response = templates.TemplateResponse(request, "conversation.html", {
             "language": conversation.origin.language, "conversation": conversation,

@@ -1,5 +1,6 @@
 """The recruiter's rejection pages: pick a vacancy, write one or two reasons per applicant,
-preview every email, schedule the batch, watch it go out, cancel what has not gone out yet.
+preview every email, schedule the batch, watch it go out, read a scheduled email again, and
+cancel what has not gone out yet (after a confirmation step: a mistaken click cancels nothing).
 
 For recruiters and leads of the recruiting team, and admins; everyone else finds nothing here
 (404). Every action posts the vacancy page's one form, which carries the draft along.
@@ -20,7 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from kringloop.database import session_for
 from kringloop.org.access import Principal
 from kringloop.refusal import Refused
-from kringloop.rejections.actions import cancel, rejection_in_reach, schedule_batch
+from kringloop.rejections.actions import (
+    cancel,
+    rejection_in_reach,
+    schedule_batch,
+    scheduled_email,
+)
 from kringloop.rejections.drafts import (
     FIELDS,
     DraftLine,
@@ -31,7 +37,7 @@ from kringloop.rejections.drafts import (
     draft_of,
     typed,
 )
-from kringloop.rejections.models import ApplicationStage
+from kringloop.rejections.models import ApplicationStage, Rejection
 from kringloop.rejections.queries import (
     rejections_for_vacancy,
     vacancies_with_rejections,
@@ -75,17 +81,25 @@ def _picker(request: Request, services: Services, principal: Principal, *,
 def _vacancy_page(request: Request, services: Services, principal: Principal,
                   vacancy: VacancyIn, *, draft: list[DraftLine] | None = None,
                   values: dict[str, str] | None = None, problems: dict[str, str] | None = None,
-                  alert: str | None = None, status_code: int = 200) -> HTMLResponse:
+                  alert: str | None = None, confirm: Rejection | None = None,
+                  too_late: Rejection | None = None, status_code: int = 200) -> HTMLResponse:
+    """The vacancy page; `confirm` is a scheduled rejection the recruiter asked to cancel,
+    shown with its email and the question whether to cancel it; `too_late` one that could
+    not be cancelled any more."""
     draft = draft or []
     with session_for(services.engine) as session:
         rejections = rejections_for_vacancy(session=session, vacancy_id=vacancy.id)
+    letters = {row.id: scheduled_email(services, row) for row in rejections
+               if row.status == "scheduled"}
     teams = [t for t in recruiting_teams(services.org) if principal.sees_team(t.id)]
     return page(
         request, services, principal, "rejections_vacancy.html", status_code=status_code,
         vacancy=vacancy, rejections=rejections,
         counts=Counter(r.status for r in rejections), draft=draft,
         draft_json=draft_json([line.cells for line in draft]), values=values or {},
-        problems=problems or {}, form_fields=FIELDS, alert=alert,
+        problems=problems or {}, form_fields=FIELDS, alert=alert, letters=letters,
+        too_late=too_late,
+        confirm=confirm if confirm is not None and confirm.id in letters else None,
         reason_codes=services.org.programs[PROGRAM].reason_codes,
         stages=get_args(ApplicationStage),
         time_zone=teams[0].time_zone if teams else "Europe/Amsterdam")
@@ -134,7 +148,10 @@ async def act_on_vacancy(request: Request, services: ServicesDep, principal: Pag
         draft = [line for n, line in enumerate(draft) if str(n) != index]
     elif action.startswith("cancel:"):
         return await _cancel(request, services, principal, vacancy, action.removeprefix(
-            "cancel:"), draft=draft, values=values)
+            "cancel:"), draft=draft, values=values, confirmed=False)
+    elif action.startswith("cancel-confirmed:"):
+        return await _cancel(request, services, principal, vacancy, action.removeprefix(
+            "cancel-confirmed:"), draft=draft, values=values, confirmed=True)
     elif action == "add" or (action == "schedule" and anything_typed(form)):
         line = checked(services, principal, vacancy, typed(form))
         if not line.problems and any(d.cells["applicant_id"] == line.cells["applicant_id"]
@@ -184,16 +201,26 @@ async def _schedule(request: Request, services: Services, principal: Principal,
 
 async def _cancel(request: Request, services: Services, principal: Principal,
                   vacancy: VacancyIn, rejection_id: str, *, draft: list[DraftLine],
-                  values: dict[str, str]) -> Response:
-    """The DELETE route's own path; a rejection already sent says why it stays."""
+                  values: dict[str, str], confirmed: bool) -> Response:
+    """The DELETE route's own path; a rejection already sent says why it stays. A scheduled
+    one is first shown with its email and a question: only the confirmation cancels it."""
     try:
         row = await run_in_threadpool(rejection_in_reach, services, principal, rejection_id)
         if row.vacancy_id != vacancy.id:
             raise Refused(404, f"no rejection {rejection_id}")
+        if not confirmed and row.status == "scheduled":
+            return await _shown(request, services, principal, vacancy, draft=draft,
+                                values=values, confirm=row)
         await cancel(services, principal, row)
     except Refused as error:
         if error.status_code == 404:
             return problem(request, services, principal, "not_found", 404)
+        if error.field == "status":  # gone out, or going: the page says so in its own words
+            latest = await run_in_threadpool(rejection_in_reach, services, principal,
+                                             rejection_id)
+            return await _shown(request, services, principal, vacancy, draft=draft,
+                                values=values, alert="too_late", too_late=latest,
+                                status_code=error.status_code)
         return await _shown(request, services, principal, vacancy, draft=draft,
                             values=values, alert=error.message,
                             status_code=error.status_code)

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from io import StringIO
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -156,6 +157,9 @@ def reports(request: Request, services: ServicesDep, principal: PageUser,
                                  adopters=adopter_scope(org, principal)) \
             if filters.program == "customer" else None
     team_names = {t.id: t.name for t in org.teams}
+    # A day as the reader's team counts it (an answer late in the evening is that day's).
+    zone = ZoneInfo(next((t.time_zone for t in org.teams if t.id in principal.team_ids),
+                         "Europe/Amsterdam"))
     return page(
         request, services, principal, "reports.html", active="reports", filters=filters,
         scope_names=None if grouped.scope is None else [
@@ -165,7 +169,7 @@ def reports(request: Request, services: ServicesDep, principal: PageUser,
         adopted=adopted.adopters if adopted else [],
         team_names=team_names,
         decimal=lambda value: format_decimal(value, format="#,##0.0", locale=locale),
-        day=lambda moment: format_date(moment, "d MMM yyyy", locale=locale),
+        day=lambda moment: format_date(moment.astimezone(zone), "d MMM yyyy", locale=locale),
         month_name=lambda key: format_date(Month.parse(key).first_day, "LLLL yyyy",
                                            locale=locale),
         newest_month=last_finished_month(datetime.now(UTC).date()))

@@ -7,6 +7,7 @@ import secrets
 
 from kringloop.database import session_for
 from kringloop.mail.delivery import Recipient, build_message, deliver, message_id_for
+from kringloop.mail.identity import sender_of
 from kringloop.mail.rendering import render
 from kringloop.org.access import Principal
 from kringloop.security.credentials import MAGIC_LINK_LIFETIME, create_magic_link
@@ -21,10 +22,11 @@ async def send_sign_in_link(services: Services, principal: Principal) -> None:
         "base_url": settings.base_url, "member_name": principal.name,
         "link": f"{settings.base_url}/login/magic/{secret}",
         "minutes": int(MAGIC_LINK_LIFETIME.total_seconds() // 60)})
+    sender = sender_of(settings, services.org)
     message = build_message(
-        email, kind="sign_in", sender=settings.mail_from,
+        email, kind="sign_in", sender=sender,
         to=Recipient(principal.name, principal.email, principal.language),
-        message_id=message_id_for(f"sign-in:{secrets.token_hex(8)}", settings.mail_from))
+        message_id=message_id_for(f"sign-in:{secrets.token_hex(8)}", sender.address))
     await deliver(message, settings)
 
 

@@ -45,7 +45,7 @@ def board(team_id: str, request: Request, services: ServicesDep, principal: Page
         request, services, principal, "team.html", board=board, team=team,
         clocks={item.case_id: sla_clock(due_at=item.callback_due_at, called_back=False,
                                         finished=False, now=now) for item in board.due_today},
-        thanked=thanked, absent=team_cases.absence_days(absent, principal),
-        # Everyone else is listed alphabetically and plainly: nobody is shown at the bottom.
-        also_in_team=sorted(r.name for r in board.leaderboard if r not in thanked))
+        # Only those with something to thank them for: nobody else is named (a list of the
+        # rest would single out the one without a thank-you).
+        thanked=thanked, absent=team_cases.absence_days(absent, principal))
 

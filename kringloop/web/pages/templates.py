@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from kringloop.cases.refusal_words import read_refusal
+from kringloop.cases.timeline_words import Phrase, Word, read_actor, read_detail
 from kringloop.resources import TEMPLATES as ALL_TEMPLATES
 
 LANGUAGES = ("nl", "en")
@@ -50,6 +53,23 @@ def _moment_filter(language: str) -> Callable[[datetime, str], str]:
     return when
 
 
+def _timeline_words(env: Environment, language: str) -> None:
+    """What the timeline's sentences need (templates/workspace/_timeline_words.html): an entry
+    read back (kringloop/cases/timeline_words.py), a day and a number as the reader writes
+    them, and tests telling a code, a phrase, a moment and a day apart."""
+    env.filters["reading"] = lambda entry: read_detail(kind=entry.kind, detail=entry.detail)
+    # A refusal's message read back the same way (templates/workspace/_refusal_words.html).
+    env.filters["refusal"] = read_refusal
+    env.filters["actor"] = read_actor
+    env.filters["day"] = lambda day: format_date(day, "EEE d MMM yyyy", locale=language)
+    env.filters["number"] = lambda value: format_decimal(value, format="#,##0.##",
+                                                         locale=language)
+    env.tests["word"] = lambda value: isinstance(value, Word)
+    env.tests["phrase"] = lambda value: isinstance(value, Phrase)
+    env.tests["moment"] = lambda value: isinstance(value, datetime)
+    env.tests["day"] = lambda value: isinstance(value, date) and not isinstance(value, datetime)
+
+
 @cache
 def environment(language: str) -> Environment:
     if language not in LANGUAGES:
@@ -60,6 +80,7 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = _moment_filter(language)
     env.filters["first_name"] = lambda name: str(name).strip().partition(" ")[0]
+    _timeline_words(env, language)
     return env
 
 

@@ -268,9 +268,10 @@ async def test_a_refused_resolution_shows_why_and_keeps_what_was_typed(live: Kri
 
     assert answer.status_code == 422
     alert = element(answer.text, "resolve-error")
-    assert "unknown root cause &#39;weather&#39;" in alert
+    assert "onbekende oorzaak ‘weather’" in alert
     assert 'id="root-cause" required aria-invalid="true"' in answer.text
     assert "Regenpak gestuurd</textarea>" in answer.text and "Tot ziens</textarea>" in answer.text
     empty = await bram.submit(page, f"{page}/notes", {"text": "  "})
-    assert empty.status_code == 422 and "text:" in element(empty.text, "notes-error")
+    assert empty.status_code == 422
+    assert "Tekst: dit is leeg" in element(empty.text, "notes-error")
     assert (await live.case(case["case_id"]))["resolved_at"] is None

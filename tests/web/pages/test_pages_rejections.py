@@ -107,7 +107,8 @@ async def test_a_scheduled_email_can_be_cancelled_and_a_sent_one_says_it_is_too_
     assert "Verstuurd: kan niet meer worden geannuleerd." in row_of(page.text, sent)
     assert f'value="cancel:{sent}"' not in page.text
 
-    cancelled = await press(anouk, page, f"cancel:{held}")
+    asked = await press(anouk, page, f"cancel:{held}")  # a confirmation step first
+    cancelled = await press(anouk, asked, f"cancel-confirmed:{held}")
     after = await anouk.get(cancelled.headers["location"])
     too_late = await press(anouk, after, f"cancel:{sent}")
 
@@ -115,7 +116,7 @@ async def test_a_scheduled_email_can_be_cancelled_and_a_sent_one_says_it_is_too_
     assert "Geannuleerd: deze sollicitant krijgt de e-mail niet." in after.text
     assert 'data-status="cancelled"' in row_of(after.text, held)
     assert too_late.status_code == 409
-    assert "can no longer be cancelled" in element(too_late.text, "vacancy-alert")
+    assert "kan niet meer worden geannuleerd" in element(too_late.text, "vacancy-alert")
     assert {r.id: r.status for r in stored(live, vacancy)} == {held: "cancelled", sent: "sent"}
 
 
