@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone, get_timezone_location
 from icalendar import Calendar, Event, vCalAddress
 from jinja2 import (
     Environment,
@@ -129,6 +129,15 @@ def _when(context: Context, moment: datetime) -> str:
     return format_datetime(moment, _MOMENT_FORMATS[language], tzinfo=time_zone, locale=language)
 
 
+@pass_context
+def _place(context: Context, time_zone: str) -> str:
+    """The city a time zone is named after, in the reader's language ("Londen", "New York"):
+    a time in an email says whose clock it is."""
+    language = str(_required(context, "language"))
+    return str(get_timezone_location(get_timezone(time_zone), locale=language,
+                                     return_city=True))
+
+
 def _first_name(name: str) -> str:
     """The first word of a name, for a friendly greeting ("Anna" from "Anna de Vries")."""
     # Split on spaces only: a name smuggling in a line break must reach the subject check.
@@ -144,6 +153,7 @@ _environment = Environment(
 )
 _environment.filters["when"] = _when
 _environment.filters["first_name"] = _first_name
+_environment.filters["place"] = _place
 
 
 def render(kind: str, language: str, context: Mapping[str, object]) -> Email:

@@ -73,7 +73,7 @@ class RejectionReport(LineReport):
             *self.unfinished_rows("not scheduled")])
 
 
-def _column(field_name: str | None) -> str:
+def column_of(field_name: str | None) -> str:
     return _COLUMN_OF.get(field_name or "", field_name or "line")
 
 
@@ -103,12 +103,12 @@ def check_cells(cells: dict[str, str], org: Organisation, *, now: datetime,
     try:
         payload = RejectionCreate.model_validate(payload_of(cells))
     except ValidationError as error:
-        return [(_column(".".join(str(part) for part in e["loc"])), e["msg"])
+        return [(column_of(".".join(str(part) for part in e["loc"])), e["msg"])
                 for e in error.errors()]
     try:
         recruiter = considered(payload, org=org, caller=caller, now=now)
     except RejectionRefused as refused:
-        return [(_column(refused.refusal.field), refused.refusal.message)]
+        return [(column_of(refused.refusal.field), refused.refusal.message)]
     return payload, recruiter
 
 

@@ -63,7 +63,7 @@ def test_the_resurvey_is_signed_by_the_person_who_helped(
     assert f"{team} {org.name}" not in text + html
 
 
-@pytest.mark.parametrize(("language", "zone"), [("nl", "(tijd in London)"),
+@pytest.mark.parametrize(("language", "zone"), [("nl", "(tijd in Londen)"),
                                                  ("en", "(London time)")])
 def test_a_feedback_call_time_says_which_clock_it_is_on(language: str, zone: str) -> None:
     email = render("feedback_call", language,

@@ -134,3 +134,4 @@ def test_the_feedback_call_acknowledgement_says_who_calls_when_and_asks_for_a_nu
             in with_phone.text)
     assert "telefoonnummer" not in with_phone.text
     assert "Ik heb nog geen telefoonnummer van je" in without.text
+

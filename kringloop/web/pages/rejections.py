@@ -52,7 +52,8 @@ from kringloop.web.pages.rendering import csrf_refusal, page, posted, problem
 router = APIRouter(include_in_schema=False)
 
 
-def _vacancy(services: Services, vacancy_id: str, title: str) -> VacancyIn | dict[str, str]:
+def _vacancy(services: Services, vacancy_id: str, title: str
+             ) -> VacancyIn | dict[str, list[str]]:
     """The vacancy as the API shapes it (a known one keeps its title); else what is wrong."""
     if not title.strip():
         with session_for(services.engine) as session:
@@ -60,7 +61,7 @@ def _vacancy(services: Services, vacancy_id: str, title: str) -> VacancyIn | dic
     try:
         return VacancyIn.model_validate({"id": vacancy_id.strip(), "title": title.strip()})
     except ValidationError as invalid:
-        return {f"vacancy_{e['loc'][0]}": e["msg"] for e in invalid.errors()}
+        return _by_field(tuple((f"vacancy_{e['loc'][0]}", e["msg"]) for e in invalid.errors()))
 
 
 def _vacancy_url(vacancy: VacancyIn) -> str:
@@ -69,8 +70,8 @@ def _vacancy_url(vacancy: VacancyIn) -> str:
 
 
 def _picker(request: Request, services: Services, principal: Principal, *,
-            values: dict[str, str] | None = None, problems: dict[str, str] | None = None
-            ) -> HTMLResponse:
+            values: dict[str, str] | None = None,
+            problems: dict[str, list[str]] | None = None) -> HTMLResponse:
     with session_for(services.engine) as session:
         found = vacancies_with_rejections(session=session)
     return page(request, services, principal, "rejections.html",
@@ -80,9 +81,10 @@ def _picker(request: Request, services: Services, principal: Principal, *,
 
 def _vacancy_page(request: Request, services: Services, principal: Principal,
                   vacancy: VacancyIn, *, draft: list[DraftLine] | None = None,
-                  values: dict[str, str] | None = None, problems: dict[str, str] | None = None,
-                  alert: str | None = None, confirm: Rejection | None = None,
-                  too_late: Rejection | None = None, status_code: int = 200) -> HTMLResponse:
+                  values: dict[str, str] | None = None,
+                  problems: dict[str, list[str]] | None = None, alert: str | None = None,
+                  confirm: Rejection | None = None, too_late: Rejection | None = None,
+                  status_code: int = 200) -> HTMLResponse:
     """The vacancy page; `confirm` is a scheduled rejection the recruiter asked to cancel,
     shown with its email and the question whether to cancel it; `too_late` one that could
     not be cancelled any more."""
@@ -174,11 +176,13 @@ async def _shown(request: Request, services: Services, principal: Principal,
     return await run_in_threadpool(_vacancy_page, request, services, principal, vacancy, **view)
 
 
-def _by_field(problems: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    joined: dict[str, str] = {}
+def _by_field(problems: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    """Each field's messages as the domain wrote them: the page says each in the reader's
+    language (templates/workspace/_rejection_refusal_words.html)."""
+    by_field: dict[str, list[str]] = {}
     for field, message in problems:
-        joined[field] = f"{joined[field]}; {message}" if field in joined else message
-    return joined
+        by_field.setdefault(field, []).append(message)
+    return by_field
 
 
 async def _schedule(request: Request, services: Services, principal: Principal,

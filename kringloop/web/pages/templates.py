@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from kringloop.cases.refusal_words import read_refusal
 from kringloop.cases.timeline_words import Phrase, Word, read_actor, read_detail
+from kringloop.rejections.refusal_words import read_rejection_refusal
 from kringloop.resources import TEMPLATES as ALL_TEMPLATES
 
 LANGUAGES = ("nl", "en")
@@ -60,6 +61,7 @@ def _timeline_words(env: Environment, language: str) -> None:
     env.filters["reading"] = lambda entry: read_detail(kind=entry.kind, detail=entry.detail)
     # A refusal's message read back the same way (templates/workspace/_refusal_words.html).
     env.filters["refusal"] = read_refusal
+    env.filters["rejection_refusal"] = read_rejection_refusal  # _rejection_refusal_words.html
     env.filters["actor"] = read_actor
     env.filters["day"] = lambda day: format_date(day, "EEE d MMM yyyy", locale=language)
     env.filters["number"] = lambda value: format_decimal(value, format="#,##0.##",
