@@ -12,6 +12,7 @@ import string
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from kringloop.database import moment_column
@@ -50,15 +51,28 @@ def token_in(address: str) -> str | None:
 
 
 def reply_token_for(connection: Connection, case_id: str) -> str:
-    """The case's token, made on first use (the same token ever after)."""
+    """The case's token, made on first use (the same token ever after, also when two
+    emails of the case make it at the same moment: the one stored first wins)."""
+    found = _token_of(connection, case_id)
+    if found is not None:
+        return found
+    token = "".join(secrets.choice(_ALPHABET) for _ in range(TOKEN_LENGTH))
+    try:
+        with connection.begin_nested():  # a savepoint: the caller's transaction goes on
+            connection.execute(insert(_REPLY_ADDRESS).values(token=token, case_id=case_id,
+                                                             created_at=datetime.now(UTC)))
+    except IntegrityError:
+        stored = _token_of(connection, case_id)
+        if stored is None:
+            raise
+        return stored
+    return token
+
+
+def _token_of(connection: Connection, case_id: str) -> str | None:
     found = connection.execute(select(_REPLY_ADDRESS.c.token)
                                .where(_REPLY_ADDRESS.c.case_id == case_id)).scalar()
-    if found is not None:
-        return str(found)
-    token = "".join(secrets.choice(_ALPHABET) for _ in range(TOKEN_LENGTH))
-    connection.execute(insert(_REPLY_ADDRESS).values(token=token, case_id=case_id,
-                                                     created_at=datetime.now(UTC)))
-    return token
+    return None if found is None else str(found)
 
 
 def case_for_token(connection: Connection, token: str) -> str | None:

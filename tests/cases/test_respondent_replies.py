@@ -9,14 +9,17 @@ from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
+import pytest
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from kringloop.cases.models import CaseMessage
 from kringloop.cases.replies import ArrivedMail, case_for_mail, take_in_mail
 from kringloop.database import session_for
 from kringloop.inbound.service import quarantine
+from kringloop.mail import reply_addresses
 from kringloop.mail.models import Suppression
-from kringloop.mail.reply_addresses import token_in
+from kringloop.mail.reply_addresses import reply_token_for, token_in
 from kringloop.privacy.erasure import erase_respondent
 from tests.support.kringloop import ADMIN, Kringloop
 from tests.support.mail import body_of
@@ -211,3 +214,19 @@ async def test_erasing_the_respondent_erases_what_they_wrote_and_their_next_mail
     with session_for(simulated.engine) as session:
         found = case_for_mail(session, reply(token_in(reply_to), 2))
     assert found.case_id is None and found.discard
+
+
+def test_two_emails_making_the_reply_address_at_once_get_the_same_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with session_for(engine) as session:
+        mine = reply_token_for(session.connection(), "case-race")
+        session.commit()
+    looked = iter([None])  # the other email looked before this one stored its token
+    real = reply_addresses._token_of
+    monkeypatch.setattr(reply_addresses, "_token_of",
+                        lambda connection, case_id: next(looked, real(connection, case_id)))
+    with session_for(engine) as session:
+        theirs = reply_token_for(session.connection(), "case-race")
+        session.commit()
+    assert theirs == mine
