@@ -37,7 +37,8 @@ class RejectionMailingActivities:
         due = await asyncio.to_thread(take_round, engine=self.engine, org=self.org,
                                       settings=self.settings, mailing=mailing)
         if not await send_round(due.emails, engine=self.engine, settings=self.settings,
-                                cut_off=cut_off, attempt_ends_at=attempt_ends_at):
+                                mailing_id=mailing.mailing_id, cut_off=cut_off,
+                                attempt_ends_at=attempt_ends_at):
             return MailingProgress(next_at=mailing.now, more_due=True)
         return MailingProgress(
             next_at=await asyncio.to_thread(next_moment, engine=self.engine,

@@ -1,35 +1,58 @@
-"""The bare-Temporal baseline: workflows of trivial activities on the same server and worker
-settings as Kringloop, so every figure can be a ratio against what the engine itself does."""
+"""The bare-Temporal baseline: the case pipeline's business steps done the plainest way, on the
+same server, worker settings, codec, database and mail server as Kringloop, so every figure can
+be a ratio against what the engine and the side effects themselves cost.
+
+The bare pipeline has a step of the same kind for each of Kringloop's until the acknowledgement:
+four database steps (a row written, read, changed twice, each its own transaction in a thread),
+the working-hours check as a local activity, and two emails sent over the same kept SMTP
+connections to the same mail server. It has no outbox, no timeline, no templates and no
+routing: what remains between the two is Kringloop's own work."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, insert, select, update
 from temporalio import activity, workflow
-from temporalio.client import Client
-from temporalio.worker import Worker
+
+with workflow.unsafe.imports_passed_through():
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    from kringloop.mail.delivery import Recipient, build_message, deliver, message_id_for
+    from kringloop.mail.identity import sender_of
+    from kringloop.mail.rendering import Email
+    from kringloop.settings import Settings
 
 BARE_QUEUE = "kringloop-bench-bare"
-# The same activity timeout as Kringloop's database steps; no retries are ever needed here.
+# The same timeouts as Kringloop's database steps and working-time check; no retries needed.
 STEP = {"start_to_close_timeout": timedelta(seconds=30)}
+LOCAL_STEP = {"start_to_close_timeout": timedelta(seconds=10)}
+
+_TABLES = MetaData()
+BARE_CASE = Table("bench_bare_case", _TABLES,
+                  Column("id", String, primary_key=True), Column("status", String),
+                  Column("assignee", String), Column("due_at", DateTime(timezone=True)))
+BARE_TEXT = ("Dag Bench Respondent,\n\nDank je voor je antwoord. Bram de Groot belt je uiterlijk "
+             "vrijdag 17:00 terug om te horen wat er beter kan.\n\nGroet,\nBram de Groot\n")
 
 
 @dataclass(frozen=True)
 class BareRun:
-    """One bare workflow: `steps` trivial activities, one after the other."""
+    """One bare pipeline; `steps` trivial activities instead when given (the engine alone)."""
 
     run_id: str
-    steps: int
+    steps: int | None = None
 
 
 @dataclass(frozen=True)
 class BareStep:
     run_id: str
-    index: int
-    last: bool
+    index: int = 0
+    last: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,18 +70,75 @@ class BareFired:
 
 
 class BareActivities:
-    """Trivial activities that note, in this process, when a run's last step ran."""
+    """The bare steps; each notes, in this process, when a run's last step ran."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        _TABLES.create_all(engine)
         self.finished: dict[str, float] = {}  # run id -> wall-clock time of its last step
+        self.acknowledged: dict[str, float] = {}  # run id -> when its first email was sent
         self.lateness: dict[str, float] = {}  # run id -> seconds its timer fired late
         self.progress = asyncio.Event()
+
+    def _done(self, run_id: str) -> None:
+        self.finished[run_id] = time.time()
+        self.progress.set()
 
     @activity.defn
     async def bare_step(self, step: BareStep) -> None:
         if step.last:
-            self.finished[step.run_id] = time.time()
-            self.progress.set()
+            self._done(step.run_id)
+
+    @activity.defn
+    async def bare_open(self, step: BareStep) -> None:
+        await asyncio.to_thread(self._write, insert(BARE_CASE).values(
+            id=step.run_id, status="open", assignee=None, due_at=None))
+
+    @activity.defn
+    async def bare_plan(self, step: BareStep) -> str:
+        def read() -> str:
+            with self.engine.begin() as connection:
+                return str(connection.execute(select(BARE_CASE.c.status).where(
+                    BARE_CASE.c.id == step.run_id)).scalar_one())
+
+        return await asyncio.to_thread(read)
+
+    @activity.defn
+    async def bare_assign(self, step: BareStep) -> None:
+        await asyncio.to_thread(self._write, update(BARE_CASE).where(
+            BARE_CASE.c.id == step.run_id).values(status="assigned",
+                                                 assignee="bram@fietsenwinkel.example"))
+
+    @activity.defn
+    async def bare_schedule(self, step: BareStep) -> None:
+        await asyncio.to_thread(self._write, update(BARE_CASE).where(
+            BARE_CASE.c.id == step.run_id).values(
+                due_at=datetime.now(UTC) + timedelta(hours=48)))
+
+    @activity.defn
+    async def bare_working_moment(self, step: BareStep) -> datetime:
+        return datetime.now(UTC)
+
+    @activity.defn
+    async def bare_mail(self, step: BareStep) -> None:
+        sender = sender_of(self.settings)
+        key = f"{step.run_id}:{step.index}"
+        email = Email(subject="Je antwoord: we bellen je terug", text=BARE_TEXT,
+                      html=f"<p>{BARE_TEXT}</p>")
+        message = build_message(email, kind="bare", sender=sender,
+                                to=Recipient("Bench Respondent", f"{step.run_id}@bench.example",
+                                             "nl"),
+                                message_id=message_id_for(key, sender.address))
+        await deliver(message, self.settings)
+        if step.last:
+            self._done(step.run_id)
+        else:
+            self.acknowledged[step.run_id] = time.time()
+
+    def _write(self, statement: object) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(statement)  # type: ignore[call-overload]
 
     @activity.defn
     async def bare_fired(self, fired: BareFired) -> None:
@@ -84,10 +164,24 @@ class BareActivities:
 class BareWorkflow:
     @workflow.run
     async def run(self, run: BareRun) -> None:
-        for index in range(run.steps):
-            await workflow.execute_activity_method(
-                BareActivities.bare_step,
-                BareStep(run_id=run.run_id, index=index, last=index == run.steps - 1), **STEP)
+        if run.steps is not None:
+            for index in range(run.steps):
+                await workflow.execute_activity_method(
+                    BareActivities.bare_step,
+                    BareStep(run.run_id, index=index, last=index == run.steps - 1), **STEP)
+            return
+        step = BareStep(run.run_id)
+        await workflow.execute_activity_method(BareActivities.bare_open, step, **STEP)
+        await workflow.execute_activity_method(BareActivities.bare_plan, step, **STEP)
+        await workflow.execute_activity_method(BareActivities.bare_assign, step, **STEP)
+        await workflow.execute_activity_method(BareActivities.bare_schedule, step, **STEP)
+        await workflow.execute_local_activity_method(BareActivities.bare_working_moment, step,
+                                                     **LOCAL_STEP)
+        # The acknowledgement first, then the member's assignment, as a case sends them.
+        await workflow.execute_activity_method(BareActivities.bare_mail,
+                                               BareStep(run.run_id, index=1), **STEP)
+        await workflow.execute_activity_method(BareActivities.bare_mail,
+                                               BareStep(run.run_id, index=2, last=True), **STEP)
 
 
 @workflow.defn
@@ -106,4 +200,7 @@ def bare_worker(client: Client, activities: BareActivities) -> Worker:
     from worker import worker_tuning  # here, not on top: the sandbox re-imports this module
 
     return Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow, BareTimerWorkflow],
-                  activities=[activities.bare_step, activities.bare_fired], **worker_tuning())
+                  activities=[activities.bare_step, activities.bare_open, activities.bare_plan,
+                              activities.bare_assign, activities.bare_schedule,
+                              activities.bare_working_moment, activities.bare_mail,
+                              activities.bare_fired], **worker_tuning())

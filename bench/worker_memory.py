@@ -15,6 +15,7 @@ import psutil
 from sqlalchemy import func
 from sqlmodel import select
 
+from bench.child_process import stop_child
 from bench.embedded import Bench, embedded_stack
 from bench.figures import Figure
 from bench.traffic import gated, post_detractor
@@ -98,11 +99,7 @@ async def worker_rss(settings: Settings, *, count: int) -> Figure:
                                   process.memory_info().rss / MB))
             seconds = time.monotonic() - begin
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_child(worker, timeout=30)
     peak = max(s.rss_mb for s in samples)
     full = next((s for s in samples if s.cases >= 2 * CACHE_SIZE), samples[-1])
     last = samples[-1]

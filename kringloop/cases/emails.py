@@ -17,6 +17,8 @@ from kringloop.org.organisation import Organisation
 from kringloop.security.signed_links import booking_token, score_token
 from kringloop.settings import Settings
 
+# The emails that ask for a score again, one link per score.
+SCORE_LINK_KINDS = ("closing", "resurvey")
 # The respondent's emails that offer a link to book (or move) the callback.
 BOOKING_LINK_KINDS = ("acknowledgement", "unreachable", "booking_confirmed", "promise_changed")
 # A booked callback, in the calendar of the respondent and of the assignee.
@@ -103,8 +105,9 @@ def compose(*, kind: str, case: Case, origin: CaseOrigin, org: Organisation,
             "attempts": case.attempts,
             "action_taken": case.action_taken,
             "message": case.resolution_message,
+            # Eleven signed links cost as much as the rest of the email: only where shown.
             "score_links": [(score, _score_link(settings, case.id, score))
-                            for score in range(11)],
+                            for score in range(11)] if kind in SCORE_LINK_KINDS else [],
             "booking_url": _booking_link(settings, case.id)
             if kind in BOOKING_LINK_KINDS and offers_booking(case, origin) else None,
         }

@@ -70,7 +70,12 @@ def entry(case_id: str, step: str, actor: str, kind: str, detail: str = "", *, a
 def load_case(*, engine: Engine, case_id: str) -> tuple[Case, CaseOrigin]:
     """The case and what opened it, detached from the session."""
     with session_for(engine) as session:
-        found = case_queries.case_with_response(session=session, case_id=case_id)
+        return case_in(session, case_id)
+
+
+def case_in(session: Session, case_id: str) -> tuple[Case, CaseOrigin]:
+    """The case and what opened it, in `session`: a step reads and changes it in one go."""
+    found = case_queries.case_with_response(session=session, case_id=case_id)
     if found is None:
         raise UnknownCase(f"no case {case_id}")
     return found
@@ -133,18 +138,19 @@ def colleague_for(*, session: Session, org: Organisation, case: Case, origin: Ca
 def plan_case(*, engine: Engine, org: Organisation, case_id: str, now: datetime,
               time_scale: float = 1.0) -> CasePlan:
     """Route the case to a team and snapshot the program's policy for it."""
-    case, response = load_case(engine=engine, case_id=case_id)
-    with session_for(engine) as session:  # (connects only if it asks for an adoption)
+    with session_for(engine) as session:
+        case, response = case_in(session, case_id)
         adopter, reason = colleague_for(session=session, org=org, case=case, origin=response)
-    team = team_for(org, program=case.program, segment=response.segment,
-                    language=response.language, adopter_email=adopter)
+        team = team_for(org, program=case.program, segment=response.segment,
+                        language=response.language, adopter_email=adopter)
+
+        def route(row: Case) -> None:
+            row.team_id = team.id
+
+        change_once(session=session, model=Case, key=case_id, step=entry(
+            case_id, "routed", "kringloop", "routed", f"to {team.name} ({reason})", at=now),
+            change=route)
     policy = org.programs[case.program]  # type: ignore[index]
-
-    def route(row: Case) -> None:
-        row.team_id = team.id
-
-    _apply(engine, case_id, entry(case_id, "routed", "kringloop", "routed",
-                                  f"to {team.name} ({reason})", at=now), route)
     return CasePlan(
         team_id=team.id,
         time_zone=team.time_zone,
@@ -191,23 +197,23 @@ def assign_member(*, engine: Engine, org: Organisation, request: AssignRequest, 
         chosen = choose_assignee(session=session, org=org, request=request, now=now)
         previous = session.get(Case, request.case_id)
         before = previous.assignee_name if previous else None
-    detail = f"to {chosen.name}" + (f" (was {before})" if before else "")
-    detail += "" if request.reason == "assigned" else f": {request.reason}"
+        detail = f"to {chosen.name}" + (f" (was {before})" if before else "")
+        detail += "" if request.reason == "assigned" else f": {request.reason}"
 
-    def assign(row: Case) -> None:
-        row.assignee_email = chosen.email
-        row.assignee_name = chosen.name
-        row.assigned_at = now
-        if request.callback_due_at is not None:
-            row.callback_due_at = request.callback_due_at
-        row.status = "assigned" if row.status in ("open", "escalated") else row.status
+        def assign(row: Case) -> None:
+            row.assignee_email = chosen.email
+            row.assignee_name = chosen.name
+            row.assigned_at = now
+            if request.callback_due_at is not None:
+                row.callback_due_at = request.callback_due_at
+            row.status = "assigned" if row.status in ("open", "escalated") else row.status
 
-    kind = "assigned" if before is None else "reassigned"
-    if not _apply(engine, request.case_id,
-                  entry(request.case_id, request.step, request.actor, kind, detail, at=now),
-                  assign):
-        current, _ = load_case(engine=engine, case_id=request.case_id)
-        chosen = org.member(current.assignee_email or chosen.email)
+        kind = "assigned" if before is None else "reassigned"
+        if not change_once(session=session, model=Case, key=request.case_id, step=entry(
+                request.case_id, request.step, request.actor, kind, detail, at=now),
+                change=assign):
+            current, _ = case_in(session, request.case_id)
+            chosen = org.member(current.assignee_email or chosen.email)
     return Member(name=chosen.name, email=chosen.email, language=chosen.language)
 
 
@@ -229,17 +235,19 @@ def callback_due(*, org: Organisation, request: CallbackRequest, opened_at: date
 def schedule_callback(*, engine: Engine, org: Organisation, request: CallbackRequest,
                       now: datetime, time_scale: float = 1.0) -> CallbackPlan:
     """Callback due inside the SLA band from when the case opened (see `callback_due`)."""
-    since = request.since or load_case(engine=engine, case_id=request.case_id)[0].opened_at
-    due, hours = callback_due(org=org, request=request, opened_at=since, time_scale=time_scale)
+    with session_for(engine) as session:
+        since = request.since or case_in(session, request.case_id)[0].opened_at
+        due, hours = callback_due(org=org, request=request, opened_at=since,
+                                  time_scale=time_scale)
 
-    def schedule(row: Case) -> None:
-        row.callback_due_at = due
+        def schedule(row: Case) -> None:
+            row.callback_due_at = due
 
-    if not _apply(engine, request.case_id, entry(
-            request.case_id, request.step, "kringloop", "callback_scheduled",
-            f"due within {hours:g} business hours", at=now), schedule):
-        current, _ = load_case(engine=engine, case_id=request.case_id)
-        due = current.callback_due_at or due
+        if not change_once(session=session, model=Case, key=request.case_id, step=entry(
+                request.case_id, request.step, "kringloop", "callback_scheduled",
+                f"due within {hours:g} business hours", at=now), change=schedule):
+            current, _ = case_in(session, request.case_id)
+            due = current.callback_due_at or due
     return CallbackPlan(due_at=due)
 
 

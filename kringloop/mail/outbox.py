@@ -20,7 +20,7 @@ from email.message import Message
 from typing import NamedTuple
 
 import aiosmtplib
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from temporalio import activity
@@ -42,6 +42,10 @@ from kringloop.mail.suppression import ALWAYS_SENT, suppressed_among
 from kringloop.settings import Settings
 
 log = logging.getLogger("kringloop.mail")
+
+# Emails of a batch on the wire at once, each on a kept connection of its own: the mail
+# server's answers are awaited side by side rather than one after another.
+SMTP_IN_FLIGHT = 4
 
 # Puts the step on the loop's own timeline, in the transaction that marks the outbox row.
 RecordStep = Callable[[Session, str, str], None]  # (session, "sent" | "failed", detail)
@@ -92,12 +96,14 @@ class Sending:
 
 
 async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: Engine,
-                    settings: Settings, record: RecordStep) -> EmailReceipt:
+                    settings: Settings, record: RecordStep, claimed: Claims | None = None
+                    ) -> EmailReceipt:
     """Send `outgoing` unless its outbox row says it was sent, refused or handed over already.
-    A 5xx from the mail server now raises the non-retryable `EmailRejected`."""
+    A 5xx from the mail server now raises the non-retryable `EmailRejected`. `claimed`: its
+    row was claimed already (`claim`), in the transaction that read what the email says."""
     (receipt, refused_now), = await _send_each(
         [Sending(outgoing, render, record)], engine=engine, settings=settings,
-        give_up_at=attempt_ends())
+        give_up_at=attempt_ends(), claimed=claimed)
     if refused_now:
         raise ApplicationError(f"mail server refused the email: {receipt.error}",
                                type="EmailRejected", non_retryable=True)
@@ -106,21 +112,24 @@ async def send_once(outgoing: Outgoing, render: Callable[[], Email], *, engine: 
 
 async def send_each_once(batch: Sequence[Sending], *, engine: Engine, settings: Settings,
                          attempt_ends_at: float) -> list[EmailReceipt]:
-    """`send_once` for many emails over kept connections, the bookkeeping in a few statements
-    for the whole batch. A 5xx refuses only its own email; any other failure records what went
-    out so far and is raised, so the retried activity sends only the rest. Emails the attempt
+    """`send_once` for many emails over kept connections (SMTP_IN_FLIGHT at once), the
+    bookkeeping in a few statements for the whole batch. A 5xx refuses only its own email; any
+    other failure starts no further email, records what went out, and is raised, so the
+    retried activity sends only the rest. Emails the attempt
     had no time left to start are left for the next one: only the others have a receipt."""
     return [receipt for receipt, _ in await _send_each(batch, engine=engine, settings=settings,
                                                          give_up_at=attempt_ends_at)]
 
 
 async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Settings,
-                     give_up_at: float) -> list[tuple[EmailReceipt, bool]]:
+                     give_up_at: float, claimed: Claims | None = None
+                     ) -> list[tuple[EmailReceipt, bool]]:
     """Each handled email's receipt, and whether the mail server refused it in this call."""
     # An email started later than this could outlive the attempt (a mail server may take its
     # whole timeout to answer), and a retry running beside it would send it a second time.
     last_start = give_up_at - SMTP_TIMEOUT_S
-    found = await asyncio.to_thread(_claim, engine, [s.outgoing for s in batch], settings)
+    found = claimed if claimed is not None else await asyncio.to_thread(
+        _claim, engine, [s.outgoing for s in batch], settings)
     outcomes: dict[str, tuple[EmailReceipt, bool]] = {}
     settled: list[_Settled] = []
     for sending in batch:
@@ -138,16 +147,27 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
             settled.append(_Settled(sending, "failed", error))
             outcomes[key] = (EmailReceipt(key=key, message_id=message_id, sent=False,
                                           error=error), False)
-    try:
-        for sending in batch:
-            if sending.outgoing.key in outcomes:
-                continue
-            if outcomes and time.monotonic() > last_start:  # (the first always goes)
-                break
-            outcome = await _deliver_one(sending, found[sending.outgoing.key].message_id,
-                                         engine=engine, settings=settings, give_up_at=give_up_at)
+    gate = asyncio.Semaphore(SMTP_IN_FLIGHT)
+    failures: list[Exception] = []
+
+    async def deliver(sending: Sending) -> None:
+        async with gate:
+            if failures or (outcomes and time.monotonic() > last_start):
+                return  # (the first always goes)
+            try:
+                outcome = await _deliver_one(sending, found[sending.outgoing.key].message_id,
+                                             engine=engine, settings=settings,
+                                             give_up_at=give_up_at)
+            except Exception as error:  # the others on the wire finish and are recorded
+                failures.append(error)
+                return
             settled.append(outcome)
             outcomes[sending.outgoing.key] = outcome.receipt(found)
+
+    try:
+        await asyncio.gather(*(deliver(s) for s in batch if s.outgoing.key not in outcomes))
+        if failures:
+            raise failures[0]
     finally:
         await _when_recorded(lambda: _settle(engine, settled), give_up_at=give_up_at)
     return [outcomes[s.outgoing.key] for s in batch if s.outgoing.key in outcomes]
@@ -223,6 +243,10 @@ class _Found(NamedTuple):
     error: str | None
 
 
+# Each email's outbox row as `claim` found (or made) it, by idempotency key.
+Claims = dict[str, _Found]
+
+
 @dataclass(frozen=True)
 class _Settled:
     """Where an email of the batch ended up: sent, or failed with the server's reason."""
@@ -241,36 +265,41 @@ class _Settled:
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
-def _claim(engine: Engine, outgoings: Sequence[Outgoing], settings: Settings
-           ) -> dict[str, _Found]:
+def _claim(engine: Engine, outgoings: Sequence[Outgoing], settings: Settings) -> Claims:
+    """`claim` in a transaction of its own."""
+    with engine.begin() as connection:
+        return claim(connection, outgoings, settings)
+
+
+def claim(connection: Connection, outgoings: Sequence[Outgoing], settings: Settings
+          ) -> Claims:
     """Every email's outbox row, written on first sight and counted as a try unless it is
     settled; one still to send to an address that unsubscribed is found "suppressed". Plain
-    statements, one transaction for the batch: this runs for every email."""
+    statements, in the caller's transaction: this runs for every email."""
     keys = [o.key for o in outgoings]
-    with engine.begin() as connection:
-        found = {row.key: _Found(row.status, row.message_id, row.error)
-                 for row in connection.execute(
-                     select(_OUTBOX.c.key, _OUTBOX.c.status, _OUTBOX.c.message_id,
-                            _OUTBOX.c.error).where(_OUTBOX.c.key.in_(keys)))}
-        unsettled = [k for k, f in found.items() if f.status not in _SETTLED]
-        if unsettled:
-            connection.execute(update(_OUTBOX).where(_OUTBOX.c.key.in_(unsettled))
-                               .values(tries=_OUTBOX.c.tries + 1))
-        new = {o.key: o for o in outgoings if o.key not in found}
-        if new:
-            now = datetime.now(UTC)
-            ids = {key: o.message_id(settings) for key, o in new.items()}
-            connection.execute(insert(_OUTBOX), [
-                {"key": o.key, "case_id": o.case_id, "kind": o.kind, "recipient": o.to.email,
-                 "message_id": ids[o.key], "status": "pending", "tries": 1,
-                 "error": None, "created_at": now, "sent_at": None} for o in new.values()])
-            found |= {key: _Found("pending", ids[key], None) for key in new}
-        to_send = [o for o in outgoings
-                   if found[o.key].status == "pending" and o.kind not in ALWAYS_SENT]
-        withheld = suppressed_among(connection, {o.to.email for o in to_send})
-        for o in to_send:
-            if (reason := withheld.get(o.to.email.lower())) is not None:
-                found[o.key] = _Found("suppressed", found[o.key].message_id, reason)
+    found = {row.key: _Found(row.status, row.message_id, row.error)
+             for row in connection.execute(
+                 select(_OUTBOX.c.key, _OUTBOX.c.status, _OUTBOX.c.message_id,
+                        _OUTBOX.c.error).where(_OUTBOX.c.key.in_(keys)))}
+    unsettled = [k for k, f in found.items() if f.status not in _SETTLED]
+    if unsettled:
+        connection.execute(update(_OUTBOX).where(_OUTBOX.c.key.in_(unsettled))
+                           .values(tries=_OUTBOX.c.tries + 1))
+    new = {o.key: o for o in outgoings if o.key not in found}
+    if new:
+        now = datetime.now(UTC)
+        ids = {key: o.message_id(settings) for key, o in new.items()}
+        connection.execute(insert(_OUTBOX), [
+            {"key": o.key, "case_id": o.case_id, "kind": o.kind, "recipient": o.to.email,
+             "message_id": ids[o.key], "status": "pending", "tries": 1,
+             "error": None, "created_at": now, "sent_at": None} for o in new.values()])
+        found |= {key: _Found("pending", ids[key], None) for key in new}
+    to_send = [o for o in outgoings
+               if found[o.key].status == "pending" and o.kind not in ALWAYS_SENT]
+    withheld = suppressed_among(connection, {o.to.email for o in to_send})
+    for o in to_send:
+        if (reason := withheld.get(o.to.email.lower())) is not None:
+            found[o.key] = _Found("suppressed", found[o.key].message_id, reason)
     return found
 
 

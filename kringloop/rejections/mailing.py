@@ -12,6 +12,7 @@ takes rows that are still scheduled.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,9 +34,9 @@ from kringloop.settings import Settings
 
 # Emails per round: a round is one activity, and the next round follows at once.
 ROUND_SIZE = 250
-# A round stops sending after this long (checked every PART emails), so that a slow mail
-# server never keeps a recruiter waiting for the send times of rejections just added: the
-# next round plans them first.
+# A round stops sending when rejections were added meanwhile, or after this long (both checked
+# every PART emails), so that a recruiter posting a batch never waits long for its send times:
+# the next round plans them first.
 ROUND_SECONDS = 2.0
 PART = 25
 
@@ -72,20 +73,32 @@ def take_round(*, engine: Engine, org: Organisation, settings: Settings,
 
 
 async def send_round(emails: Sequence[Sending], *, engine: Engine, settings: Settings,
-                     cut_off: float, attempt_ends_at: float) -> bool:
+                     mailing_id: str, cut_off: float, attempt_ends_at: float) -> bool:
     """Send the round's emails, PART at a time; False when the round stopped before the end
-    (past `cut_off`, or no time left in the attempt to start one), so more is due at once."""
+    (rejections added, past `cut_off`, or no time left in the attempt to start one), so more is
+    due at once."""
     for start in range(0, len(emails), PART):
         part = emails[start:start + PART]
         handled = await send_each_once(part, engine=engine, settings=settings,
                                        attempt_ends_at=attempt_ends_at)
-        if len(handled) < len(part) or (time.monotonic() > cut_off
-                                        and start + PART < len(emails)):
+        if len(handled) < len(part):
+            return False
+        if start + PART < len(emails) and (
+                time.monotonic() > cut_off
+                or await asyncio.to_thread(has_unplanned, engine=engine, mailing_id=mailing_id)):
             return False
     return True
 
 
 # Planning ------------------------------------------------------------------------------------
+
+def has_unplanned(*, engine: Engine, mailing_id: str) -> bool:
+    """Rejections added to the mailing that no round has given a moment yet."""
+    with session_for(engine) as session:
+        return session.exec(select(Rejection.id).where(
+            Rejection.mailing_id == mailing_id, Rejection.status == "scheduled",
+            col(Rejection.send_at).is_(None)).limit(1)).first() is not None
+
 
 def plan_new(*, engine: Engine, org: Organisation, settings: Settings,
              mailing: MailingRound) -> None:

@@ -31,7 +31,7 @@ from kringloop.mail.delivery import (
 )
 from kringloop.mail.identity import sender_of
 from kringloop.mail.messages import EmailReceipt
-from kringloop.mail.outbox import Outgoing, Sending, send_each_once, send_once
+from kringloop.mail.outbox import SMTP_IN_FLIGHT, Outgoing, Sending, send_each_once, send_once
 from kringloop.mail.rendering import Email
 from kringloop.mail.suppression import suppress
 from kringloop.network import free_port
@@ -339,5 +339,50 @@ async def test_a_batch_whose_attempt_runs_out_of_time_leaves_the_rest_to_the_ret
 
     retry = await send_each_once(batch, engine=engine, settings=settings,
                                  attempt_ends_at=attempt_with(60))
+    assert len(retry) == 10 and all(r.sent for r in retry)
+    assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(10))
+
+
+async def test_a_batch_awaits_the_mail_servers_answers_side_by_side(
+    engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    """A relay that takes its time to answer each email: a vacancy's rejections go out a few
+    at once, each on a connection of its own, and each exactly once."""
+    smtp.answer_delay_s = 0.1
+    batch = [Sending(Outgoing(key=key, kind="note", to=recipient),
+                     lambda email=email: email, lambda session, status, detail: None)
+             for email, recipient, key in map(mail, range(12))]
+
+    receipts = await send_each_once(batch, engine=engine, settings=settings,
+                                    attempt_ends_at=time.monotonic() + 120)
+
+    assert len(receipts) == 12 and all(r.sent for r in receipts)
+    assert smtp.most_in_flight == SMTP_IN_FLIGHT
+    assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(12))
+    assert [row.status for row in outbox(engine)] == ["sent"] * 12
+
+
+async def test_a_refusal_for_now_in_a_batch_lets_the_others_on_the_wire_finish_and_starts_none(
+    engine: Engine, settings: Settings, smtp: MailServer,
+) -> None:
+    """The relay says "try again later" to one email while others are on the wire: those are
+    recorded as sent, no further email starts, and the retried activity sends only the rest."""
+    smtp.answer_delay_s = 0.1
+    smtp.refuse_recipients["lieke0@example.nl"] = "451 4.3.0 Try again later"
+    batch = [Sending(Outgoing(key=key, kind="note", to=Recipient(
+                         recipient.name, f"lieke{n}@example.nl", "nl")),
+                     lambda email=email: email, lambda session, status, detail: None)
+             for n, (email, recipient, key) in enumerate(map(mail, range(10)))]
+
+    with pytest.raises(aiosmtplib.SMTPResponseException):
+        await send_each_once(batch, engine=engine, settings=settings,
+                             attempt_ends_at=time.monotonic() + 120)
+    statuses = [row.status for row in outbox(engine)]
+    assert statuses.count("sent") == len(smtp.received) == SMTP_IN_FLIGHT - 1
+    assert statuses.count("pending") == 10 - (SMTP_IN_FLIGHT - 1)
+
+    smtp.refuse_recipients.clear()
+    retry = await send_each_once(batch, engine=engine, settings=settings,
+                                 attempt_ends_at=time.monotonic() + 120)
     assert len(retry) == 10 and all(r.sent for r in retry)
     assert sorted(m["Subject"] for m in smtp.received) == sorted(f"Mail {n}" for n in range(10))

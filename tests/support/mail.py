@@ -37,6 +37,8 @@ class MailServer:
     temporary_failures: int = 0
     answer_delay_s: float = 0.0  # a slow relay: each email's final answer waits this long
     connections: set[tuple[str, int]] = field(default_factory=set)  # client (host, port) seen
+    in_flight: int = 0  # emails whose final answer is being awaited now
+    most_in_flight: int = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str,
                           options: list[str]) -> str:
@@ -47,8 +49,13 @@ class MailServer:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.connections.add(tuple(session.peer))
-        if self.answer_delay_s:
-            await asyncio.sleep(self.answer_delay_s)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.answer_delay_s:
+                await asyncio.sleep(self.answer_delay_s)
+        finally:
+            self.in_flight -= 1
         if self.temporary_failures > 0:
             self.temporary_failures -= 1
             return "451 Try again later"
