@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,6 +54,9 @@ async def test_open_cases_rejections_and_conversations_outlive_a_restart_of_krin
         assert await stack.terminate() == 0, stack.output()
 
     assert (home / "temporal.db").is_file(), "the dev server kept its workflows on disk"
+    # With a write-ahead log, not synced at every commit: a workflow step waits on no disk.
+    with closing(sqlite3.connect(home / "temporal.db")) as temporal_db:
+        assert temporal_db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     outbox = home / "outbox"
     rejections_before = [p for p in outbox.glob("*.eml") if b"X-Kringloop-Kind: rejection"
                          in p.read_bytes()]
