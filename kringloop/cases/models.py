@@ -16,8 +16,10 @@ from kringloop.responses.models import SurveyResponse
 class Case(SQLModel, table=True):
     """A low score being worked by a loyalty team until the loop is closed."""
 
-    # The member's queue: their cases by status, due callbacks first.
-    __table_args__ = (Index("ix_case_queue", "assignee_email", "status", "callback_due_at"),)
+    # The member's queue: their cases by status, due callbacks first. With the rest of the
+    # queue's order and its filters in it, a page's ids come from the index alone.
+    __table_args__ = (Index("ix_case_queue", "assignee_email", "status", "callback_due_at",
+                            "first_attempt_at", "id", "program", "score"),)
 
     id: str = Field(primary_key=True, max_length=140)
     response_id: str = Field(index=True)

@@ -10,9 +10,9 @@ from math import ceil
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import Subquery, and_, case, func
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import SelectOfScalar
 
 from kringloop.cases.models import Case, CaseOrigin, FeedbackCallRequest, TimelineEntry
 from kringloop.cases.queries import ACTIVE_STATUSES, has_conversation
@@ -44,9 +44,13 @@ def callback_overdue(now: datetime):  # type: ignore[no-untyped-def]
     return and_(awaiting_callback(), col(Case.callback_due_at) < now, Case.status != "waiting")
 
 
-def _with_origin(*conditions):  # type: ignore[no-untyped-def]
-    """Cases with what opened them: a survey response or a feedback-call request."""
-    return (select(Case, SurveyResponse, FeedbackCallRequest)
+def _with_origin(*conditions, among: Subquery | None = None):  # type: ignore[no-untyped-def]
+    """Cases with what opened them: a survey response or a feedback-call request (only the
+    cases whose ids `among` selects, if given)."""
+    query = select(Case, SurveyResponse, FeedbackCallRequest)
+    if among is not None:
+        query = query.select_from(among).join(Case, col(Case.id) == among.c.id)
+    return (query
             .outerjoin(SurveyResponse, Case.response_id == SurveyResponse.id)
             .outerjoin(FeedbackCallRequest, Case.response_id == FeedbackCallRequest.id)
             .where(*conditions))
@@ -63,12 +67,17 @@ def _item(case: Case, response: CaseOrigin, now: datetime) -> QueueItem:
                      and case.callback_due_at < now))
 
 
+def _queue_order():  # type: ignore[no-untyped-def]
+    """Callbacks still to make first, soonest due first."""
+    return case((awaiting_callback(), 0), else_=1), col(Case.callback_due_at), col(Case.id)
+
+
 def queue_statements(
     *, email: str, status: QueueStatus = "active", program: str | None = None,
     band: ScoreBand | None = None,
-) -> tuple[SelectOfScalar[int], Select[tuple[Case, SurveyResponse, FeedbackCallRequest]]]:
-    """What a member's queue asks the database: how many of their cases match, and those
-    cases with what opened them, callbacks still to make first, soonest due first (unpaged)."""
+) -> tuple[SelectOfScalar[int], SelectOfScalar[str]]:
+    """What a member's queue asks the database: how many of their cases match, and their ids in
+    the queue's order (unpaged); ix_case_queue answers both without reading the cases."""
     conditions = [Case.assignee_email == email]
     if status == "active":
         conditions.append(col(Case.status).in_(ACTIVE_STATUSES))
@@ -80,9 +89,8 @@ def queue_statements(
         low, high = BANDS[band]
         conditions.append(col(Case.score).between(low, high))
     counting = select(func.count()).select_from(Case).where(*conditions)
-    listing = _with_origin(*conditions).order_by(
-        case((awaiting_callback(), 0), else_=1), col(Case.callback_due_at), col(Case.id))
-    return counting, listing
+    ordering = select(Case.id).where(*conditions).order_by(*_queue_order())
+    return counting, ordering
 
 
 def _queue_page(
@@ -90,11 +98,15 @@ def _queue_page(
     band: ScoreBand | None, page: int,
 ) -> tuple[list[tuple[Case, CaseOrigin]], int, int, int]:
     """One page of a member's cases with their origins; the total, the page and the pages."""
-    counting, listing = queue_statements(email=email, status=status, program=program, band=band)
+    counting, ordering = queue_statements(email=email, status=status, program=program,
+                                          band=band)
     total = session.exec(counting).one()
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(max(page, 1), pages)
-    rows = session.exec(listing.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    # The page's ids first, then only their rows and origins: sorting every open case of the
+    # member with its origin joined costs a lookup per case (thousands with a million cases).
+    ids = ordering.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE).subquery()
+    rows = session.exec(_with_origin(among=ids).order_by(*_queue_order())).all()
     return [(c, r or f) for c, r, f in rows], total, page, pages
 
 
