@@ -1,5 +1,6 @@
 """Spreadsheets in: `kringloop import` (a survey export) and `kringloop reject` (a vacancy's
-rejections), both run against Temporal line by line."""
+rejections), both run against Temporal: the import a batch of lines at a time, the
+rejections line by line."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Reading a spreadsheet export line by line, shared by every CSV command (`kringloop import`,
 `kringloop reject`): UTF-8 with or without Excel's byte order mark, `,` or `;`, checked columns,
-the lines read as they go under a progress bar, and what became of them by line number."""
+the lines read as they go and handled a batch at a time under a progress bar, and what became
+of them by line number."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ import asyncio
 import csv
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import closing
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing, closing
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
@@ -27,6 +37,8 @@ from kringloop.settings import Settings
 from kringloop.temporal_client import connect_temporal
 
 LineT = TypeVar("LineT", bound="FileLine")
+# Lines read (and checked) in the worker thread at a time, however few a command handles at once.
+READ_AT_ONCE = 200
 
 
 class UnreadableFile(Exception):
@@ -56,9 +68,10 @@ class LineReport(ABC):
         return 1 if self.refused or self.failed else 0
 
     def messages(self) -> list[str]:
-        """The refused lines in file order, then those to try again."""
+        """The refused lines in file order, then those to try again (in file order too:
+        batches under way together may finish in any order)."""
         return [f"line {number}: {message}" for number, message
-                in sorted(self.refused, key=lambda refused: refused[0]) + self.failed]
+                in sorted(self.refused, key=itemgetter(0)) + sorted(self.failed, key=itemgetter(0))]
 
     @abstractmethod
     def table(self) -> Table:
@@ -184,24 +197,42 @@ def summary_table(title: str, rows: Sequence[tuple[str, int]]) -> Table:
     return table
 
 
-async def _read_ahead(lines: Iterable[LineT], *, batch: int = 200) -> AsyncIterator[LineT]:
-    """The lines, read and checked a batch at a time in a worker thread: reading the file
-    never holds up the event loop (and Temporal's client with it) for long."""
+async def _batches(lines: Iterable[LineT], *, size: int) -> AsyncIterator[list[LineT]]:
+    """The lines `size` at a time, read and checked in a worker thread a chunk ahead of the
+    one being handled: reading never holds up the event loop (and Temporal's client with it),
+    and the file is read while the database and Temporal work."""
     reading = iter(lines)
-    while read := await asyncio.to_thread(list, islice(reading, batch)):
-        for line in read:
-            yield line
+
+    def chunk() -> list[LineT]:
+        return list(islice(reading, max(size, READ_AT_ONCE)))
+
+    ahead = asyncio.ensure_future(asyncio.to_thread(chunk))
+    try:
+        while read := await ahead:
+            ahead = asyncio.ensure_future(asyncio.to_thread(chunk))
+            for at in range(0, len(read), size):
+                yield read[at:at + size]
+    finally:
+        # Stopped early: the chunk being read is waited for (a thread cannot be stopped),
+        # and what it found is dropped: the run is over, for a reason of its own.
+        await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()
 
 
-async def run_lines(command: str, lines: FileLines[LineT],
-                    handle: Callable[[LineT, Engine, Client], Awaitable[None]], *,
-                    report: LineReport, settings: Settings, console: Console, doing: str,
-                    undone: str) -> int:
+LinesHandler = Callable[[list[LineT], Engine, Client], Awaitable[Mapping[int, Exception]]]
+
+
+async def run_batches(command: str, lines: FileLines[LineT], handle: LinesHandler[LineT], *,
+                      size: int, at_once: int = 1, report: LineReport, settings: Settings,
+                      console: Console, doing: str, undone: str) -> int:
     """Every CSV command's run: the lines are read as they go, under a progress bar over all
-    of them; each that is not refused goes to `handle`, with the database and Temporal at
-    hand, and one that fails for another reason is `undone` (to try again). Then what became
-    of the lines; 0 all went through, 1 some lines refused or undone, 2 Temporal cannot be
-    reached (or the file changed and became unusable halfway)."""
+    of them; those that are not refused go to `handle` `size` at a time (`at_once` batches
+    under way together), with the database and Temporal at hand. It answers the lines it
+    could not do, by number, with why; if it fails, every line it was given failed. Such a
+    line is `undone` (to try again). Then what became of the lines; 0 all went through, 1
+    some lines refused or undone, 2 Temporal cannot be reached (or the file changed and
+    became unusable halfway)."""
     assert settings.temporal_address, "the CLI requires KRINGLOOP_TEMPORAL_ADDRESS"
     try:
         client = await connect_temporal(settings)
@@ -215,18 +246,28 @@ async def run_lines(command: str, lines: FileLines[LineT],
         with Progress(TextColumn(doing), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             bar = progress.add_task(command, total=len(lines))
+
+            async def through(batch: list[LineT]) -> None:
+                failed = await _handled(handle, [line for line in batch if not line.refusal],
+                                        engine, client)
+                report.failed += [(number, f"{undone}: {error}")
+                                  for number, error in failed.items()]
+                progress.advance(bar, len(batch))
+
+            under_way: set[asyncio.Task[None]] = set()
             try:
-                async for line in _read_ahead(lines):
-                    if line.refusal:
-                        report.refused.append((line.number, line.refusal))
-                    else:
-                        try:
-                            await handle(line, engine, client)
-                        except Exception as error:  # a service hiccup: the line can be retried
-                            report.failed.append((line.number, f"{undone}: {error}"))
-                    progress.advance(bar)
+                async with aclosing(_batches(lines, size=size)) as batches:
+                    async for batch in batches:
+                        report.refused += [(line.number, refusal)
+                                           for line in batch if (refusal := line.refusal)]
+                        if len(under_way) >= at_once:
+                            _, under_way = await asyncio.wait(
+                                under_way, return_when=asyncio.FIRST_COMPLETED)
+                        under_way.add(asyncio.create_task(through(batch)))
             except UnreadableFile as problem:  # changed since the first pass read it
                 unusable = problem
+            finally:
+                await asyncio.gather(*under_way)  # what is under way is finished and told
     finally:
         engine.dispose()
     for message in report.messages():
@@ -237,3 +278,27 @@ async def run_lines(command: str, lines: FileLines[LineT],
         return 2
     return report.exit_code
 
+
+async def _handled(handle: LinesHandler[LineT], batch: list[LineT], engine: Engine,
+                   client: Client) -> Mapping[int, Exception]:
+    if not batch:
+        return {}
+    try:
+        return await handle(batch, engine, client)
+    except Exception as error:  # a service hiccup: the lines can be retried
+        return {line.number: error for line in batch}
+
+
+async def run_lines(command: str, lines: FileLines[LineT],
+                    handle: Callable[[LineT, Engine, Client], Awaitable[None]], *,
+                    report: LineReport, settings: Settings, console: Console, doing: str,
+                    undone: str) -> int:
+    """`run_batches` a line at a time, for a command whose service takes one line at a time."""
+
+    async def one(batch: list[LineT], engine: Engine, client: Client) -> Mapping[int, Exception]:
+        line, = batch
+        await handle(line, engine, client)
+        return {}
+
+    return await run_batches(command, lines, one, size=1, report=report, settings=settings,
+                             console=console, doing=doing, undone=undone)
