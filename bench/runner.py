@@ -18,8 +18,10 @@ from rich.table import Table
 from bench.embedded import embedded_stack
 from bench.figures import Figure
 from bench.pipeline import ack_latency, bare_throughput, pipeline_ratio
-from bench.queue_page import queue_page_p95
+from bench.queue_page import queue_page_p95, queue_page_p95_postgres
 from bench.rejections import rejection_mail_ratio
+from bench.restart_recovery import restart_recovery
+from bench.survey_import import survey_import
 from bench.timers import timer_lateness
 from bench.traffic import PIPELINE_STEPS
 from bench.worker_memory import worker_rss
@@ -41,10 +43,10 @@ class Sizes:
 FULL = Sizes(pipeline=500, latency_s=60, timers=1000, rejections=1000, queue_cases=1_000_000,
              rss_cases=10_000, restart_cases=10_000, import_lines=300_000)
 QUICK = Sizes(pipeline=100, latency_s=15, timers=200, rejections=200, queue_cases=100_000,
-              rss_cases=None, restart_cases=300, import_lines=30_000)
+              rss_cases=None, restart_cases=300, import_lines=10_000)
 NAMES = ("pipeline_ratio", "pipeline_ratio_on_disk", "ack_latency_p99_s", "timer_lateness_p99_s",
          "rejection_mail_ratio", "restart_recovery_s", "import_lines_per_s", "import_rss_mb",
-         "queue_page_p95_ms", "worker_rss_mb_10k_sleeping")
+         "queue_page_p95_ms", "queue_page_p95_ms_postgres", "worker_rss_mb_10k_sleeping")
 
 
 def machine() -> str:
@@ -67,18 +69,28 @@ class Run:
         self.crashed: list[str] = []
 
     async def measure(self, name: str, measuring: Callable[[], Awaitable[Figure]]) -> Figure:
+        async def one() -> list[Figure]:
+            return [await measuring()]
+
+        return (await self.measure_all((name,), one))[0]
+
+    async def measure_all(self, names: tuple[str, ...],
+                          measuring: Callable[[], Awaitable[list[Figure]]]) -> list[Figure]:
+        """Figures measured together (in this order); crashed, each says so."""
         begin = time.monotonic()
-        self.console.print(f"[dim]measuring {name}…[/]")
+        self.console.print(f"[dim]measuring {', '.join(names)}…[/]")
         try:
-            figure = await measuring()
+            figures = await measuring()
         except Exception as error:
-            self.crashed.append(name)
-            self.console.print(f"[red]{name} crashed:[/] {escape(repr(error))}")
+            self.crashed.extend(names)
+            self.console.print(f"[red]{', '.join(names)} crashed:[/] {escape(repr(error))}")
             self.console.print(escape(traceback.format_exc()), style="dim")
-            figure = Figure(name, None, "", note=f"crashed: {error!r}"[:200])
-        figure.details["took"] = f"{time.monotonic() - begin:.0f} s"
-        self.figures.append(figure)
-        return figure
+            figures = [Figure(name, None, "", note=f"crashed: {error!r}"[:200])
+                       for name in names]
+        for figure in figures:
+            figure.details["took"] = f"{time.monotonic() - begin:.0f} s"
+        self.figures.extend(figures)
+        return figures
 
 
 async def _pipeline_figures(settings: Settings, sizes: Sizes, run: Run) -> float:
@@ -130,7 +142,13 @@ async def run_bench(settings: Settings, *, quick: bool, console: Console) -> int
     await run.measure("timer_lateness_p99_s", lambda: timer_lateness(
         settings, count=sizes.timers, rate=ceiling / 2))
     await run.measure("rejection_mail_ratio", lambda: _rejections(settings, sizes.rejections))
+    await run.measure("restart_recovery_s", lambda: restart_recovery(
+        settings, cases=sizes.restart_cases))
+    await run.measure_all(("import_lines_per_s", "import_rss_mb"), lambda: survey_import(
+        settings, lines=sizes.import_lines))
     await run.measure("queue_page_p95_ms", lambda: queue_page_p95(
+        settings, count=sizes.queue_cases, quick=quick))
+    await run.measure("queue_page_p95_ms_postgres", lambda: queue_page_p95_postgres(
         settings, count=sizes.queue_cases, quick=quick))
     if sizes.rss_cases is None:
         run.figures.append(Figure("worker_rss_mb_10k_sleeping", None, "<= 300",

@@ -1,0 +1,21 @@
+"""The restart benchmark end to end on a few cases: `kringloop up` stopped with Ctrl-C and started
+again on its on-disk Temporal still answers every open case."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.restart_recovery import restart_recovery
+from kringloop.settings import Settings
+
+CASES = 20
+
+
+@pytest.mark.slow
+async def test_every_open_case_answers_an_action_after_kringloop_up_is_restarted() -> None:
+    figure = await restart_recovery(Settings(), cases=CASES)
+
+    assert figure.name == "restart_recovery_s"
+    assert figure.value is not None, figure.note
+    assert figure.details["answered"].startswith(f"{CASES} of {CASES} cases")
+    assert "worker RSS" in figure.versus
