@@ -1,8 +1,11 @@
-"""Stopping a part the benchmark runs as a process of its own (a worker, the SMTP sink)."""
+"""The parts the benchmark runs as processes of their own (a worker, `kringloop up`, the SMTP
+sink): stopping one, and the CPU it used."""
 
 from __future__ import annotations
 
 import subprocess
+
+import psutil
 
 
 def stop_child(child: subprocess.Popen[bytes], *, timeout: float) -> None:
@@ -13,3 +16,9 @@ def stop_child(child: subprocess.Popen[bytes], *, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User and system CPU the process used so far."""
+    times = process.cpu_times()
+    return times.user + times.system

@@ -5,7 +5,10 @@ worker and web app, plus the bare baseline worker beside them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +35,29 @@ class Bench:
     bare: BareActivities
     home: Path
     outbox: Path  # where the sink keeps what it received
+
+    def command(self, *arguments: str, log: Path) -> subprocess.Popen[bytes]:
+        """`kringloop <arguments>` in a process of its own against this stack's Temporal,
+        database and mail server, logging to `log`: a pipe nobody reads fills up, and the
+        process then stops at its next log line."""
+        settings = self.running.settings
+        environment = os.environ | {
+            "KRINGLOOP_TEMPORAL_ADDRESS": self.running.client.service_client.config.target_host,
+            "KRINGLOOP_TEMPORAL_NAMESPACE": settings.temporal_namespace,
+            "KRINGLOOP_TASK_QUEUE": settings.task_queue,
+            "KRINGLOOP_SMTP_HOST": str(settings.smtp_host),
+            "KRINGLOOP_SMTP_PORT": str(settings.smtp_port),
+            "KRINGLOOP_DATABASE_URL": settings.database_url,
+            "KRINGLOOP_HOME": str(settings.home),
+            "KRINGLOOP_ORG_FILE": str(settings.org_file),
+            "KRINGLOOP_PUBLIC_URL": settings.base_url,
+            "KRINGLOOP_TIME_SCALE": str(settings.time_scale),
+            "KRINGLOOP_LOG_FORMAT": "text",
+        }
+        with log.open("wb") as output:
+            return subprocess.Popen(
+                [sys.executable, "-c", f"from kringloop.cli import app; app({list(arguments)!r})"],
+                env=environment, stdout=output, stderr=subprocess.STDOUT)
 
 
 @asynccontextmanager

@@ -45,7 +45,7 @@ async def bare_throughput(bench: Bench, tag: str, count: int, *, steps: int | No
 async def kringloop_throughput(bench: Bench, tag: str, count: int) -> Throughput:
     ids = [f"bench-{tag}-{i:05d}" for i in range(count)]
     begin = time.time()
-    await gated(count, lambda i: post_detractor(bench, ids[i]))
+    await gated(count, lambda i: post_detractor(bench.http, ids[i]))
     acks = await until_delivered(bench, kinds=PIPELINE_EMAILS, key_prefix=f"case-bench-{tag}-",
                                  count=count, timeout=60 + 2 * count)
     seconds = (max(sink for _, sink in acks.values()) if acks else time.time()) - begin
@@ -90,7 +90,7 @@ async def ack_latency(bench: Bench, *, ceiling: float, seconds: float) -> Figure
     rate = ceiling / 2
     count = max(10, round(rate * seconds))
     ids = [f"bench-lat-{i:05d}" for i in range(count)]
-    posted = await at_rate(count, rate, lambda i: post_detractor(bench, ids[i]))
+    posted = await at_rate(count, rate, lambda i: post_detractor(bench.http, ids[i]))
     acks = await until_delivered(bench, kinds=("acknowledgement",), key_prefix="case-bench-lat-",
                                  count=count, timeout=120 + seconds)
     latencies = [acks[f"case-{rid}"][1] - sent if f"case-{rid}" in acks else float("inf")

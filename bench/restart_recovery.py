@@ -21,8 +21,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from bench import org_file
+from bench.child_process import cpu_seconds
 from bench.figures import Figure
-from bench.traffic import detractor, gated
+from bench.traffic import gated, post_detractor
 from kringloop.cases.messages import case_id_for
 from kringloop.cases.models import Case
 from kringloop.database import make_engine, session_for
@@ -150,21 +151,11 @@ def _usage(up: Up) -> Usage:
     worker = [root, *(p for p in children if p.name().startswith("python"))]
 
     def cpu(processes: list[psutil.Process]) -> float:
-        return sum(p.cpu_times().user + p.cpu_times().system for p in processes)
+        return sum(cpu_seconds(p) for p in processes)
 
     return Usage(worker_mb=sum(p.memory_info().rss for p in worker) / MB,
                  temporal_mb=sum(p.memory_info().rss for p in temporal) / MB,
                  worker_cpu_s=cpu(worker), temporal_cpu_s=cpu(temporal))
-
-
-async def _open_case(http: httpx.AsyncClient, response_id: str) -> float:
-    """A detractor through intake, as a survey tool posts it; the time it was sent."""
-    sent = time.time()
-    answer = await http.post("/api/responses", json=detractor(response_id))
-    if (answer.status_code not in (200, 201)
-            or answer.json().get("case_id") != case_id_for(response_id)):
-        raise RuntimeError(f"intake refused {response_id}: {answer.status_code} {answer.text}")
-    return sent
 
 
 def _settled(engine: Engine) -> int:
@@ -195,7 +186,7 @@ async def _open_cases(http: httpx.AsyncClient, engine: Engine, response_ids: lis
         allowed = min(len(response_ids), settled + WINDOW)
         if allowed > posted:
             batch = response_ids[posted:allowed]
-            await gated(len(batch), lambda i, batch=batch: _open_case(http, batch[i]),
+            await gated(len(batch), lambda i, batch=batch: post_detractor(http, batch[i]),
                         concurrency=OPEN_CONCURRENCY)
             posted = allowed
         else:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import random
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +18,7 @@ import psutil
 from sqlalchemy import func
 from sqlmodel import select
 
+from bench.child_process import cpu_seconds
 from bench.embedded import Bench, embedded_stack
 from bench.figures import Figure
 from kringloop.database import session_for
@@ -115,24 +114,6 @@ def _read_and_validate(path: Path) -> int:
     return sum(line.response is not None for line in read_lines(path))
 
 
-def _import_process(bench: Bench, export: Path, log: Path) -> subprocess.Popen[bytes]:
-    """`kringloop import` as the operator runs it, against this stack, in its own process."""
-    settings = bench.running.settings
-    environment = os.environ | {
-        "KRINGLOOP_TEMPORAL_ADDRESS": bench.running.client.service_client.config.target_host,
-        "KRINGLOOP_TEMPORAL_NAMESPACE": settings.temporal_namespace,
-        "KRINGLOOP_TASK_QUEUE": settings.task_queue,
-        "KRINGLOOP_DATABASE_URL": settings.database_url,
-        "KRINGLOOP_HOME": str(settings.home),
-        "KRINGLOOP_ORG_FILE": str(settings.org_file),
-        "KRINGLOOP_LOG_FORMAT": "text",
-    }
-    with log.open("wb") as output:  # a pipe nobody reads would fill up and stop the import
-        command = f"from kringloop.cli import app; app(['import', {str(export)!r}])"
-        return subprocess.Popen([sys.executable, "-c", command], env=environment,
-                                stdout=output, stderr=subprocess.STDOUT)
-
-
 def _stored(bench: Bench) -> int:
     with session_for(bench.running.engine) as session:
         return session.exec(select(func.count()).select_from(SurveyResponse)).one()
@@ -146,11 +127,6 @@ class Sample:
     cpu_s: float  # the import process's CPU time so far
 
 
-def _cpu_s(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
 async def _watch(bench: Bench, importing: subprocess.Popen[bytes]) -> list[Sample]:
     """The import's RSS every SAMPLE_EVERY_S until it ends, with the lines stored so far
     (counted every COUNT_EVERY samples: a count of a big table is not free)."""
@@ -160,7 +136,7 @@ async def _watch(bench: Bench, importing: subprocess.Popen[bytes]) -> list[Sampl
     stored = 0
     while importing.poll() is None:
         try:
-            rss, cpu = process.memory_info().rss / MB, _cpu_s(process)
+            rss, cpu = process.memory_info().rss / MB, cpu_seconds(process)
         except psutil.NoSuchProcess:
             break
         if len(samples) % COUNT_EVERY == 0:
@@ -201,9 +177,9 @@ class Run:
 async def _import(bench: Bench, export: Export) -> Run:
     log = bench.home / "import.log"
     server = _temporal_server()
-    server_before = _cpu_s(server) if server else 0.0
+    server_before = cpu_seconds(server) if server else 0.0
     begin = time.perf_counter()
-    importing = _import_process(bench, export.path, log)
+    importing = bench.command("import", str(export.path), log=log)
     try:
         samples = await _watch(bench, importing)
         code = importing.wait()
@@ -215,7 +191,7 @@ async def _import(bench: Bench, export: Export) -> Run:
     if code != 0:
         raise RuntimeError(f"kringloop import exited with {code}: "
                            + log.read_text(errors="replace")[-2_000:])
-    return Run(seconds, samples, _cpu_s(server) - server_before if server else 0.0)
+    return Run(seconds, samples, cpu_seconds(server) - server_before if server else 0.0)
 
 
 async def survey_import(settings: Settings, *, lines: int) -> list[Figure]:

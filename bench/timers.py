@@ -68,7 +68,7 @@ async def _kringloop(bench: Bench, count: int, rate: float, reminder_before_s: f
     """Lateness when the reminder's mail activity began, and at the sink; and the offsets of
     the reminders' due times from the first one."""
     ids = [f"bench-tmr-{i:05d}" for i in range(count)]
-    await at_rate(count, rate, lambda i: post_detractor(bench, ids[i], score=SCORE))
+    await at_rate(count, rate, lambda i: post_detractor(bench.http, ids[i], score=SCORE))
     await until_delivered(bench, kinds=("acknowledgement",), key_prefix="case-bench-tmr-",
                           count=count, timeout=120 + count)
     with session_for(bench.running.engine) as session:

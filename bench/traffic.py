@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import func
 from sqlmodel import col, select
 from temporalio.client import WorkflowHandle
 
 from bench.baseline_workflow import BARE_QUEUE, BareRun, BareTimer, BareTimerWorkflow, BareWorkflow
 from bench.embedded import Bench
+from kringloop.cases.messages import case_id_for
 from kringloop.database import session_for
 from kringloop.mail.models import OutboxMessage
 from kringloop.mail.sink import FILE_STAMP, file_digest
@@ -38,11 +40,14 @@ def detractor(response_id: str, *, score: int = 5) -> dict[str, object]:
     }
 
 
-async def post_detractor(bench: Bench, response_id: str, *, score: int = 5) -> float:
-    """Post one detractor; returns the wall-clock time the request was sent."""
+async def post_detractor(http: httpx.AsyncClient, response_id: str, *, score: int = 5
+                         ) -> float:
+    """Post one detractor, as a survey tool would, with a client holding an admin's token;
+    returns the wall-clock time the request was sent."""
     sent = time.time()
-    answer = await bench.http.post("/api/responses", json=detractor(response_id, score=score))
-    if answer.status_code not in (200, 201) or not answer.json().get("case_id"):
+    answer = await http.post("/api/responses", json=detractor(response_id, score=score))
+    if (answer.status_code not in (200, 201)
+            or answer.json().get("case_id") != case_id_for(response_id)):
         raise RuntimeError(f"intake refused {response_id}: {answer.status_code} {answer.text}")
     return sent
 

@@ -4,9 +4,6 @@ timers, sampled as they accumulate; the worker runs in a process of its own to b
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,29 +32,6 @@ class Sample:
     rss_mb: float
 
 
-def _worker_process(bench: Bench) -> subprocess.Popen[bytes]:
-    """`kringloop worker` against this stack's dev server, SMTP sink and database, logging to
-    a file: a pipe nobody reads fills up, and the worker then stops at its next log line."""
-    settings = bench.running.settings
-    target = bench.running.client.service_client.config.target_host
-    environment = os.environ | {
-        "KRINGLOOP_TEMPORAL_ADDRESS": target,
-        "KRINGLOOP_TEMPORAL_NAMESPACE": settings.temporal_namespace,
-        "KRINGLOOP_SMTP_HOST": str(settings.smtp_host),
-        "KRINGLOOP_SMTP_PORT": str(settings.smtp_port),
-        "KRINGLOOP_DATABASE_URL": settings.database_url,
-        "KRINGLOOP_HOME": str(settings.home),
-        "KRINGLOOP_ORG_FILE": str(settings.org_file),
-        "KRINGLOOP_PUBLIC_URL": settings.base_url,
-        "KRINGLOOP_TIME_SCALE": str(settings.time_scale),
-        "KRINGLOOP_LOG_FORMAT": "text",
-    }
-    with _worker_log(bench).open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from kringloop.cli import app; app(['worker'])"],
-            env=environment, stdout=log, stderr=subprocess.STDOUT)
-
-
 def _worker_log(bench: Bench) -> Path:
     return bench.home / "worker.log"
 
@@ -77,7 +51,7 @@ async def _sample(bench: Bench, process: psutil.Process, prefix: str, samples: l
 
 async def worker_rss(settings: Settings, *, count: int) -> Figure:
     async with embedded_stack(settings, worker=False) as bench:
-        worker = _worker_process(bench)
+        worker = bench.command("worker", log=_worker_log(bench))
         try:
             process = psutil.Process(worker.pid)
             await asyncio.sleep(5)  # imports done, polling
@@ -88,7 +62,7 @@ async def worker_rss(settings: Settings, *, count: int) -> Figure:
             sampling = asyncio.create_task(_sample(bench, process, "case-bench-rss-", samples))
             begin = time.monotonic()
             ids = [f"bench-rss-{i:05d}" for i in range(count)]
-            await gated(count, lambda i: post_detractor(bench, ids[i]))
+            await gated(count, lambda i: post_detractor(bench.http, ids[i]))
             for _ in range(max(600, count // 5)):  # the last ones may wait in a backlog
                 if _assigned(bench, "case-bench-rss-") >= count:
                     break

@@ -150,7 +150,7 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
     gate = asyncio.Semaphore(SMTP_IN_FLIGHT)
     failures: list[Exception] = []
 
-    async def deliver(sending: Sending) -> None:
+    async def send_in_turn(sending: Sending) -> None:
         async with gate:
             if failures or (outcomes and time.monotonic() > last_start):
                 return  # (the first always goes)
@@ -165,7 +165,7 @@ async def _send_each(batch: Sequence[Sending], *, engine: Engine, settings: Sett
             outcomes[sending.outgoing.key] = outcome.receipt(found)
 
     try:
-        await asyncio.gather(*(deliver(s) for s in batch if s.outgoing.key not in outcomes))
+        await asyncio.gather(*(send_in_turn(s) for s in batch if s.outgoing.key not in outcomes))
         if failures:
             raise failures[0]
     finally:

@@ -29,7 +29,7 @@ from kringloop.rejections.emails import compose, outgoing
 from kringloop.rejections.messages import MailingRound, RejectionEmail
 from kringloop.rejections.models import Rejection
 from kringloop.rejections.planning import candidate_policy, send_plan, survey_plan
-from kringloop.rejections.queries import event
+from kringloop.rejections.queries import event, without_a_moment
 from kringloop.settings import Settings
 
 # Emails per round: a round is one activity, and the next round follows at once.
@@ -96,8 +96,7 @@ def has_unplanned(*, engine: Engine, mailing_id: str) -> bool:
     """Rejections added to the mailing that no round has given a moment yet."""
     with session_for(engine) as session:
         return session.exec(select(Rejection.id).where(
-            Rejection.mailing_id == mailing_id, Rejection.status == "scheduled",
-            col(Rejection.send_at).is_(None)).limit(1)).first() is not None
+            Rejection.mailing_id == mailing_id, without_a_moment()).limit(1)).first() is not None
 
 
 def plan_new(*, engine: Engine, org: Organisation, settings: Settings,
@@ -106,8 +105,7 @@ def plan_new(*, engine: Engine, org: Organisation, settings: Settings,
     (the API answers the recruiter with it)."""
     with session_for(engine) as session:
         for row in session.exec(select(Rejection).where(
-                Rejection.mailing_id == mailing.mailing_id, Rejection.status == "scheduled",
-                col(Rejection.send_at).is_(None))).all():
+                Rejection.mailing_id == mailing.mailing_id, without_a_moment())).all():
             row.send_at, detail = send_plan(row=row, decided_at=mailing.now,
                                             policy=candidate_policy(org),
                                             time_scale=settings.time_scale)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, and_, func, update
 from sqlmodel import Session, col, select
 
 from kringloop.cases.models import FeedbackCallRequest
@@ -17,6 +17,11 @@ from kringloop.rejections.models import Rejection, RejectionEvent
 from kringloop.rejections.rules import signer_of, survey_response_id_for
 from kringloop.rejections.schemas import ReasonOut, RejectionPublic
 from kringloop.responses.models import SurveyResponse
+
+
+def without_a_moment() -> ColumnElement[bool]:
+    """Rejections still to be sent that no mailing round has given a moment yet."""
+    return and_(Rejection.status == "scheduled", col(Rejection.send_at).is_(None))
 
 
 def event(rejection_id: str, key: str, kind: str, *, at: datetime, actor: str = "kringloop",

@@ -26,7 +26,7 @@ from kringloop.org.access import Principal
 from kringloop.org.organisation import Member, Organisation
 from kringloop.rejections import flows
 from kringloop.rejections.models import Rejection, RejectionEvent
-from kringloop.rejections.queries import event
+from kringloop.rejections.queries import event, without_a_moment
 from kringloop.rejections.rules import (
     Refusal,
     mailing_id_for,
@@ -177,8 +177,8 @@ async def _planned(engine: Engine, rows: Sequence[Rejection]) -> dict[str, datet
     a count (a vacancy's batch is hundreds of rows, and the worker beside us is sending)."""
     vacancies = sorted({row.vacancy_id for row in rows})
     unplanned = select(func.count()).select_from(Rejection).where(
-        col(Rejection.vacancy_id).in_(vacancies), Rejection.status == "scheduled",
-        col(Rejection.send_at).is_(None), col(Rejection.mailing_id).is_not(None))
+        col(Rejection.vacancy_id).in_(vacancies), without_a_moment(),
+        col(Rejection.mailing_id).is_not(None))
     ids = [row.id for row in rows]
 
     def planned() -> dict[str, datetime] | None:
