@@ -4,9 +4,10 @@ be a ratio against what the engine and the side effects themselves cost.
 
 The bare pipeline has a step of the same kind for each of Kringloop's until the acknowledgement:
 four database steps (a row written, read, changed twice, each its own transaction in a thread),
-the working-hours check as a local activity, and two emails sent over the same kept SMTP
-connections to the same mail server. It has no outbox, no timeline, no templates and no
-routing: what remains between the two is Kringloop's own work."""
+two local activities (a case looks up its team's working hours for the member's email and for
+the reminder's moment), the durable timer a case then sleeps on until that reminder, and two
+emails sent over the same kept SMTP connections to the same mail server. It has no outbox, no
+timeline, no templates and no routing: what remains between the two is Kringloop's own work."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ BARE_QUEUE = "kringloop-bench-bare"
 # The same timeouts as Kringloop's database steps and working-time check; no retries needed.
 STEP = {"start_to_close_timeout": timedelta(seconds=30)}
 LOCAL_STEP = {"start_to_close_timeout": timedelta(seconds=10)}
+# A detractor's callback within 48 hours, reminded 4 hours before: what a case sleeps on.
+REMINDER_IN = timedelta(hours=44)
 
 _TABLES = MetaData()
 BARE_CASE = Table("bench_bare_case", _TABLES,
@@ -162,6 +165,9 @@ class BareActivities:
 
 @workflow.defn
 class BareWorkflow:
+    def __init__(self) -> None:
+        self.released = False
+
     @workflow.run
     async def run(self, run: BareRun) -> None:
         if run.steps is not None:
@@ -175,6 +181,9 @@ class BareWorkflow:
         await workflow.execute_activity_method(BareActivities.bare_plan, step, **STEP)
         await workflow.execute_activity_method(BareActivities.bare_assign, step, **STEP)
         await workflow.execute_activity_method(BareActivities.bare_schedule, step, **STEP)
+        # As a case, from here on: hold the callback promise (the reminder's moment, then a
+        # timer until it) while the emails go out.
+        promise = asyncio.create_task(self._until_the_reminder(step))
         await workflow.execute_local_activity_method(BareActivities.bare_working_moment, step,
                                                      **LOCAL_STEP)
         # The acknowledgement first, then the member's assignment, as a case sends them.
@@ -182,6 +191,20 @@ class BareWorkflow:
                                                BareStep(run.run_id, index=1), **STEP)
         await workflow.execute_activity_method(BareActivities.bare_mail,
                                                BareStep(run.run_id, index=2, last=True), **STEP)
+        await promise
+
+    async def _until_the_reminder(self, step: BareStep) -> None:
+        """Asleep as an open case sleeps, until the benchmark releases it."""
+        await workflow.execute_local_activity_method(BareActivities.bare_working_moment, step,
+                                                     **LOCAL_STEP)
+        try:
+            await workflow.wait_condition(lambda: self.released, timeout=REMINDER_IN)
+        except TimeoutError:
+            pass
+
+    @workflow.signal
+    def release(self) -> None:
+        self.released = True
 
 
 @workflow.defn

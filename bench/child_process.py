@@ -22,3 +22,20 @@ def cpu_seconds(process: psutil.Process) -> float:
     """User and system CPU the process used so far."""
     times = process.cpu_times()
     return times.user + times.system
+
+
+def temporal_server() -> psutil.Process | None:
+    """The embedded stack's Temporal dev server, a child of this process."""
+    return next((child for child in psutil.Process().children(recursive=True)
+                 if child.name().startswith("temporal")), None)
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds so far of this process (the benchmark with the worker, the web app and the
+    bare worker in it), of the Temporal dev server, and of the other children (the SMTP sink)."""
+    server = temporal_server()
+    others = [child for child in psutil.Process().children(recursive=True)
+              if server is None or child.pid != server.pid]
+    return {"this process": cpu_seconds(psutil.Process()),
+            "Temporal server": cpu_seconds(server) if server else 0.0,
+            "mail server": sum(cpu_seconds(child) for child in others)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from bench.child_process import cpu_by_part
 from bench.embedded import Bench
 from bench.figures import Figure, median, percentile
 from bench.traffic import (
@@ -27,29 +28,39 @@ class Throughput:
     seconds: float
     complete: int
     count: int
+    cpu_ms: dict[str, float]  # CPU per pipeline, by part (see cpu_by_part)
+
+
+def _cpu_ms(before: dict[str, float], count: int) -> dict[str, float]:
+    """CPU milliseconds per pipeline since `before`, by part."""
+    return {part: (seconds - before[part]) / count * 1000
+            for part, seconds in cpu_by_part().items()}
 
 
 async def bare_throughput(bench: Bench, tag: str, count: int, *, steps: int | None = None
                           ) -> Throughput:
     """Bare pipelines (or workflows of `steps` trivial activities) per second."""
     ids = [f"bare-{tag}-{i:05d}" for i in range(count)]
+    cpu = cpu_by_part()
     begin = time.time()
     await gated(count, lambda i: start_bare(bench, ids[i], steps=steps))
     await bench.bare.wait_for(set(ids), bench.bare.finished, timeout=60 + count)
     done = [bench.bare.finished[i] for i in ids if i in bench.bare.finished]
+    cpu_ms = _cpu_ms(cpu, count)  # before waiting on the results: the benchmark's own work
     await finish_bare(bench, ids)
     seconds = (max(done) if done else time.time()) - begin
-    return Throughput(len(done) / seconds, seconds, len(done), count)
+    return Throughput(len(done) / seconds, seconds, len(done), count, cpu_ms)
 
 
 async def kringloop_throughput(bench: Bench, tag: str, count: int) -> Throughput:
     ids = [f"bench-{tag}-{i:05d}" for i in range(count)]
+    cpu = cpu_by_part()
     begin = time.time()
     await gated(count, lambda i: post_detractor(bench.http, ids[i]))
     acks = await until_delivered(bench, kinds=PIPELINE_EMAILS, key_prefix=f"case-bench-{tag}-",
                                  count=count, timeout=60 + 2 * count)
     seconds = (max(sink for _, sink in acks.values()) if acks else time.time()) - begin
-    return Throughput(len(acks) / seconds, seconds, len(acks), count)
+    return Throughput(len(acks) / seconds, seconds, len(acks), count, _cpu_ms(cpu, count))
 
 
 async def pipeline_ratio(bench: Bench, *, count: int, pairs: int = 3,
@@ -58,6 +69,8 @@ async def pipeline_ratio(bench: Bench, *, count: int, pairs: int = 3,
     ratios: list[float] = []
     bare_rates: list[float] = []
     loop_rates: list[float] = []
+    loop_cpu: list[dict[str, float]] = []
+    bare_cpu: list[dict[str, float]] = []
     for pair in range(pairs):
         # Alternate who goes first, so a drift in the machine's load favours neither.
         if pair % 2 == 0:
@@ -69,6 +82,8 @@ async def pipeline_ratio(bench: Bench, *, count: int, pairs: int = 3,
         if loop.complete < count or bare.complete < count:
             raise RuntimeError(f"pair {pair}: only {loop.complete}/{count} acknowledged, "
                                f"{bare.complete}/{count} bare workflows finished")
+        loop_cpu.append(loop.cpu_ms)
+        bare_cpu.append(bare.cpu_ms)
         bare_rates.append(bare.per_second)
         loop_rates.append(loop.per_second)
         ratios.append(loop.per_second / bare.per_second)
@@ -81,8 +96,20 @@ async def pipeline_ratio(bench: Bench, *, count: int, pairs: int = 3,
         details={"kringloop": f"{rate:.1f} detractors/s to both emails at the mail server "
                               "(median)",
                  "bare": f"{ceiling:.1f} workflows/s (median)",
-                 "pairs": ", ".join(f"{r:.2f}" for r in ratios)})
+                 "pairs": ", ".join(f"{r:.2f}" for r in ratios),
+                 "CPU per pipeline": _cpu_comparison(loop_cpu, bare_cpu)})
     return figure, ceiling, rate
+
+
+def _cpu_comparison(loop: list[dict[str, float]], bare: list[dict[str, float]]) -> str:
+    """Where the CPU goes, by part (medians of the pairs): on a machine the pipelines keep
+    busy, Kringloop's rate against bare's is close to their CPU per pipeline the other way."""
+    parts = []
+    for part in loop[0]:
+        mine, theirs = median([c[part] for c in loop]), median([c[part] for c in bare])
+        parts.append(f"{part} {mine:.0f} ms (bare {theirs:.0f})")
+    total = median([sum(c.values()) for c in loop]), median([sum(c.values()) for c in bare])
+    return (f"Kringloop {total[0]:.0f} ms, bare {total[1]:.0f} ms: " + ", ".join(parts))
 
 
 async def ack_latency(bench: Bench, *, ceiling: float, seconds: float) -> Figure:

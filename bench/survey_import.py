@@ -18,7 +18,7 @@ import psutil
 from sqlalchemy import func
 from sqlmodel import select
 
-from bench.child_process import cpu_seconds
+from bench.child_process import cpu_seconds, temporal_server
 from bench.embedded import Bench, embedded_stack
 from bench.figures import Figure
 from kringloop.database import session_for
@@ -146,13 +146,6 @@ async def _watch(bench: Bench, importing: subprocess.Popen[bytes]) -> list[Sampl
     return samples
 
 
-def _temporal_server() -> psutil.Process | None:
-    """The embedded stack's dev server, a child of this process: its CPU shows what a case
-    workflow's start costs the server."""
-    return next((child for child in psutil.Process().children(recursive=True)
-                 if child.name().startswith("temporal")), None)
-
-
 async def _cases_started(bench: Bench, expected: int) -> int:
     """Case workflows started on the dev server (its visibility catches up in moments)."""
     count = 0
@@ -176,7 +169,7 @@ class Run:
 
 async def _import(bench: Bench, export: Export) -> Run:
     log = bench.home / "import.log"
-    server = _temporal_server()
+    server = temporal_server()  # its CPU: what a case workflow's start costs
     server_before = cpu_seconds(server) if server else 0.0
     begin = time.perf_counter()
     importing = bench.command("import", str(export.path), log=log)

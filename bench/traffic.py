@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import col, select
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from bench.baseline_workflow import BARE_QUEUE, BareRun, BareTimer, BareTimerWorkflow, BareWorkflow
 from bench.embedded import Bench
@@ -23,9 +24,11 @@ from kringloop.mail.models import OutboxMessage
 from kringloop.mail.sink import FILE_STAMP, file_digest
 
 # Until the acknowledgement: open, plan (route), assign, schedule the callback, the working
-# hours looked up for the member's email (a local activity), then the assignment email to the
-# member and the acknowledgement to the respondent. The bare baseline has one of each kind.
-PIPELINE_STEPS = 7
+# hours looked up for the member's email and for the reminder's moment (two local
+# activities), then the acknowledgement to the respondent and the assignment email to the
+# member; meanwhile the case starts the timer it sleeps on until the reminder. The bare
+# baseline has one of each kind.
+PIPELINE_STEPS = 8
 PIPELINE_EMAILS = ("acknowledgement", "assignment")
 START_CONCURRENCY = 8  # requests (or workflow starts) in flight at once, like `kringloop demo`
 
@@ -68,14 +71,21 @@ async def start_bare_timer(bench: Bench, run_id: str, *, delay_s: float) -> floa
     return started
 
 
-async def finish_bare(bench: Bench, run_ids: list[str]) -> None:
-    """Wait until the bare workflows have completed, so none is cut off when the stack stops."""
+async def finish_bare(bench: Bench, run_ids: list[str], *, release: bool = True) -> None:
+    """Let the bare workflows complete, so none is cut off when the stack stops: a bare
+    pipeline sleeps on its reminder's timer, as an open case does, until released."""
     client = bench.running.client
-    await gated(len(run_ids), lambda i: _finished(client.get_workflow_handle(run_ids[i])),
-                concurrency=50)
+    await gated(len(run_ids), lambda i: _finished(client.get_workflow_handle(run_ids[i]),
+                                                  release=release), concurrency=50)
 
 
-async def _finished(handle: WorkflowHandle[Any, Any]) -> float:
+async def _finished(handle: WorkflowHandle[Any, Any], *, release: bool) -> float:
+    try:
+        if release:
+            await handle.signal(BareWorkflow.release)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise  # NOT_FOUND: it completed on its own (the engine's trivial steps)
     await handle.result()
     return time.time()
 
