@@ -67,6 +67,14 @@ class Answers:
     def last(self) -> float | None:
         return max(self.seconds) if self.seconds else None
 
+    def spread(self) -> str:
+        """When the first, half and last answered: a slow start differs from a slow pace."""
+        if not self.seconds:
+            return "none answered"
+        ordered = sorted(self.seconds)
+        return (f"first at {ordered[0]:.1f} s, half at {ordered[len(ordered) // 2]:.1f} s, "
+                f"all at {ordered[-1]:.1f} s")
+
 
 def _environment(settings: Settings, home: Path, *, web_port: int, token: str
                  ) -> dict[str, str]:
@@ -228,6 +236,21 @@ def _api(base_url: str, token: str, concurrency: int) -> httpx.AsyncClient:
         limits=httpx.Limits(max_connections=concurrency, keepalive_expiry=2.0))
 
 
+@dataclass(frozen=True)
+class Round:
+    """One note on every case, and what the processes used meanwhile."""
+
+    answers: Answers
+    before: Usage
+    after: Usage
+
+    def cpu_per_action(self) -> str:
+        done = len(self.answers.seconds) or 1
+        worker = (self.after.worker_cpu_s - self.before.worker_cpu_s) / done * 1000
+        temporal = (self.after.temporal_cpu_s - self.before.temporal_cpu_s) / done * 1000
+        return f"kringloop up {worker:.0f} ms + Temporal {temporal:.0f} ms"
+
+
 async def restart_recovery(settings: Settings, *, cases: int) -> Figure:
     token = secrets.token_urlsafe(24)
     response_ids = [f"{PREFIX}{i:05d}" for i in range(cases)]
@@ -237,22 +260,21 @@ async def restart_recovery(settings: Settings, *, cases: int) -> Figure:
         environment = _environment(settings, Path(folder), web_port=free_port(), token=token)
         home = Path(environment["KRINGLOOP_HOME"])
         base_url = f"http://127.0.0.1:{environment['KRINGLOOP_WEB_PORT']}"
-        first = _start(environment, Path(folder) / "up-first.log")
+        up = _start(environment, Path(folder) / "up-first.log")
         engine: Engine | None = None
         cold_task: asyncio.Task[Answers] | None = None
-        up = first
         try:
-            await _until_ready(first)
+            await _until_ready(up)
             engine = make_engine(f"sqlite:///{home / 'kringloop.db'}")
             begin = time.monotonic()
             async with _api(base_url, token, OPEN_CONCURRENCY) as http:
                 await _open_cases(http, engine, response_ids, within_s=120 + cases / 2)
             opened_s = time.monotonic() - begin
-            before_warm = _usage(first)
-            warm = await _note_every_case(base_url, token, case_ids, begin=time.monotonic(),
-                                          within_s=answer_within_s, text="Voor de herstart.")
-            warm_usage = _usage(first)
-            stop_s = await _ctrl_c(first)
+            before = _usage(up)
+            warm = Round(await _note_every_case(
+                base_url, token, case_ids, begin=time.monotonic(), within_s=answer_within_s,
+                text="Voor de herstart."), before, _usage(up))
+            stop_s = await _ctrl_c(up)
 
             up = _start(environment, Path(folder) / "up-second.log")
             # Sent from the start on, as members who keep working through the restart.
@@ -260,10 +282,8 @@ async def restart_recovery(settings: Settings, *, cases: int) -> Figure:
                 base_url, token, case_ids, begin=up.started, within_s=answer_within_s,
                 text="Na de herstart."))
             ready_s = await _until_ready(up)
-            at_ready = _usage(up)
-            load = os.getloadavg()[0]
-            cold = await cold_task
-            usage = _usage(up)
+            at_ready, load = _usage(up), os.getloadavg()[0]
+            cold = Round(await cold_task, at_ready, _usage(up))
             await _ctrl_c(up)
         finally:
             if cold_task is not None and not cold_task.done():
@@ -273,57 +293,49 @@ async def restart_recovery(settings: Settings, *, cases: int) -> Figure:
             if engine is not None:
                 engine.dispose()
     return _figure(cases=cases, cold=cold, warm=warm, ready_s=ready_s, opened_s=opened_s,
-                   stop_s=stop_s, load=load, usage=usage, at_ready=at_ready,
-                   warm_usage=warm_usage, before_warm=before_warm)
+                   stop_s=stop_s, load=load)
 
 
-def _cpu_per_action(before: Usage, after: Usage, actions: int) -> str:
-    if not actions:
-        return "n/a"
-    return (f"kringloop up {(after.worker_cpu_s - before.worker_cpu_s) / actions * 1000:.0f} ms"
-            f" + Temporal {(after.temporal_cpu_s - before.temporal_cpu_s) / actions * 1000:.0f}"
-            " ms")
-
-
-def _figure(*, cases: int, cold: Answers, warm: Answers, ready_s: float, opened_s: float,
-            stop_s: float, load: float, usage: Usage, at_ready: Usage, warm_usage: Usage,
-            before_warm: Usage) -> Figure:
+def _figure(*, cases: int, cold: Round, warm: Round, ready_s: float, opened_s: float,
+            stop_s: float, load: float) -> Figure:
+    usage, answered, warm_last = cold.after, cold.answers.seconds, warm.answers.last
     rss_verdict = "met" if usage.worker_mb <= 300 else "NOT met"
-    rss = f"worker RSS {usage.worker_mb:.0f} MB (goal ≤ 300: {rss_verdict})"
-    warm_s = f"{warm.last:.1f} s" if warm.last is not None else "n/a"
+    warm_s = f"{warm_last:.1f} s" if warm_last is not None else "n/a"
     details = {
         "cases": f"{cases:,} open cases, each asleep on its callback timer",
         "ready": f"{ready_s:.1f} s from the start until `kringloop up` printed its URLs",
-        "answered": f"{len(cold.seconds):,} of {cases:,} cases took a note after the restart",
+        "answered": f"{len(answered):,} of {cases:,} cases took a note after the restart: "
+                    f"{cold.answers.spread()} (warm: {warm.answers.spread()})",
         "worker RSS after": f"{usage.worker_mb:.0f} MB (goal ≤ 300 MB: {rss_verdict}); "
-                            f"before the stop {warm_usage.worker_mb:.0f} MB",
+                            f"before the stop {warm.after.worker_mb:.0f} MB",
         "Temporal server RSS after": f"{usage.temporal_mb:.0f} MB; before the stop "
-                                     f"{warm_usage.temporal_mb:.0f} MB",
-        "CPU from start to all answered": f"kringloop up {usage.worker_cpu_s:.0f} s, "
-                                          f"Temporal {usage.temporal_cpu_s:.0f} s "
-                                          f"(until ready: {at_ready.worker_cpu_s:.0f} s, "
-                                          f"{at_ready.temporal_cpu_s:.0f} s)",
-        "CPU per action": f"after the restart {_cpu_per_action(at_ready, usage, cases)}; "
-                          f"warm {_cpu_per_action(before_warm, warm_usage, len(warm.seconds))}",
+                                     f"{warm.after.temporal_mb:.0f} MB",
+        "CPU from start to all answered": f"kringloop up {usage.worker_cpu_s:.0f} s, Temporal "
+                                          f"{usage.temporal_cpu_s:.0f} s (until ready: "
+                                          f"{cold.before.worker_cpu_s:.0f} s, "
+                                          f"{cold.before.temporal_cpu_s:.0f} s)",
+        "CPU per action": f"after the restart {cold.cpu_per_action()}; "
+                          f"warm {warm.cpu_per_action()}",
         "opening the cases": f"{opened_s:.0f} s until all were assigned and acknowledged "
                              f"({cases / opened_s:.1f} cases/s, at most {WINDOW} in the "
                              "pipeline at once)",
         "Ctrl-C": f"{stop_s:.1f} s until the first `kringloop up` exited",
         "machine": f"{os.cpu_count()} CPUs, load average {load:.1f} when it was ready again",
     }
-    if cold.last is not None and cold.last > ready_s:
-        details["after ready"] = (f"{len(cold.seconds) / (cold.last - ready_s):.0f} "
+    if cold.answers.last is not None and cold.answers.last > ready_s:
+        details["after ready"] = (f"{len(answered) / (cold.answers.last - ready_s):.0f} "
                                   "actions/s from ready to the last answer")
-    if warm.last:
-        details["warm"] = f"{len(warm.seconds) / warm.last:.0f} actions/s before the stop"
-    for name, answers in (("retried after the restart", cold), ("retried warm", warm)):
-        if answers.refusals:
-            details[name] = ", ".join(f"{why} × {n}" for why, n in answers.refusals.most_common())
-    every = len(cold.seconds) == cases
+    if warm_last:
+        details["warm"] = f"{len(warm.answers.seconds) / warm_last:.0f} actions/s"
+    for name, sent in (("retried after the restart", cold), ("retried warm", warm)):
+        if sent.answers.refusals:
+            details[name] = ", ".join(f"{why} × {n}"
+                                      for why, n in sent.answers.refusals.most_common())
+    every = len(answered) == cases
     return Figure(
-        "restart_recovery_s", cold.last if every else None, "<= 30", unit="s",
+        "restart_recovery_s", cold.answers.last if every else None, "<= 30", unit="s",
         baseline=f"the same note on the same {cases:,} cases just before the Ctrl-C, on the "
                  f"warm stack: {warm_s} for all",
-        versus=f"warm {warm_s}; {rss}",
-        note="" if every else f"only {len(cold.seconds):,} of {cases:,} cases answered",
+        versus=f"warm {warm_s}; worker RSS {usage.worker_mb:.0f} MB (goal ≤ 300: {rss_verdict})",
+        note="" if every else f"only {len(answered):,} of {cases:,} cases answered",
         details=details)
