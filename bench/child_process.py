@@ -24,18 +24,23 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+def children_apart(root: psutil.Process) -> tuple[list[psutil.Process], list[psutil.Process]]:
+    """`root`'s children, read once: the Temporal dev server, and the others."""
+    children = root.children(recursive=True)
+    temporal = [child for child in children if child.name().startswith("temporal")]
+    return temporal, [child for child in children if child not in temporal]
+
+
 def temporal_server() -> psutil.Process | None:
     """The embedded stack's Temporal dev server, a child of this process."""
-    return next((child for child in psutil.Process().children(recursive=True)
-                 if child.name().startswith("temporal")), None)
+    return next(iter(children_apart(psutil.Process())[0]), None)
 
 
 def cpu_by_part() -> dict[str, float]:
     """CPU seconds so far of this process (the benchmark with the worker, the web app and the
     bare worker in it), of the Temporal dev server, and of the other children (the SMTP sink)."""
-    server = temporal_server()
-    others = [child for child in psutil.Process().children(recursive=True)
-              if server is None or child.pid != server.pid]
-    return {"this process": cpu_seconds(psutil.Process()),
-            "Temporal server": cpu_seconds(server) if server else 0.0,
+    here = psutil.Process()
+    temporal, others = children_apart(here)
+    return {"this process": cpu_seconds(here),
+            "Temporal server": sum(cpu_seconds(child) for child in temporal),
             "mail server": sum(cpu_seconds(child) for child in others)}

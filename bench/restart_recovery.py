@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from bench import org_file
-from bench.child_process import cpu_seconds
+from bench.child_process import children_apart, cpu_seconds
 from bench.figures import Figure
 from bench.traffic import gated, post_detractor
 from kringloop.cases.messages import case_id_for
@@ -154,9 +154,8 @@ class Usage:
 
 def _usage(up: Up) -> Usage:
     root = psutil.Process(up.process.pid)
-    children = root.children(recursive=True)
-    temporal = [p for p in children if p.name() == "temporal"]
-    worker = [root, *(p for p in children if p.name().startswith("python"))]
+    temporal, others = children_apart(root)
+    worker = [root, *(p for p in others if p.name().startswith("python"))]
 
     def cpu(processes: list[psutil.Process]) -> float:
         return sum(cpu_seconds(p) for p in processes)
