@@ -147,9 +147,20 @@ def plan_case(*, engine: Engine, org: Organisation, case_id: str, now: datetime,
         def route(row: Case) -> None:
             row.team_id = team.id
 
-        change_once(session=session, model=Case, key=case_id, step=entry(
-            case_id, "routed", "kringloop", "routed", f"to {team.name} ({reason})", at=now),
-            change=route)
+        if not change_once(session=session, model=Case, key=case_id, step=entry(
+                case_id, "routed", "kringloop", "routed", f"to {team.name} ({reason})", at=now),
+                change=route):
+            # A retry after the routing was stored (the worker stopped before it reported):
+            # the team chosen then. The rollback expired the rows: read them again here.
+            case, response = case_in(session, case_id)
+            team = next((t for t in org.teams if t.id == case.team_id), team)
+        return _plan(org, case, response, team, adopter=adopter, time_scale=time_scale)
+
+
+def _plan(org: Organisation, case: Case, response: CaseOrigin,
+          team: organisation.LoyaltyTeam, *, adopter: str | None, time_scale: float
+          ) -> CasePlan:
+    """What the case workflow keeps of its team and its program's policy."""
     policy = org.programs[case.program]  # type: ignore[index]
     return CasePlan(
         team_id=team.id,

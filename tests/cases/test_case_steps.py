@@ -181,6 +181,25 @@ def test_the_callback_is_due_within_the_sla_in_the_teams_working_hours(
     assert demo - friday_afternoon == (due - friday_afternoon) / 60
 
 
+def test_routing_retried_after_its_commit_gives_the_same_plan(
+    engine: Engine, org: Organisation,
+) -> None:
+    """A worker killed after the routing was stored but before it reported: Temporal runs the
+    step again, and the case must go on with the plan it had, not fail on every attempt."""
+    with session_for(engine) as session:
+        session.add(a_response())
+        session.commit()
+    steps.open_case(engine=engine, case=CaseInput(response_id="steps-1", program="customer",
+                                                  score=3), now=T0)
+    first = steps.plan_case(engine=engine, org=org, case_id="case-steps-1", now=T0)
+    again = steps.plan_case(engine=engine, org=org, case_id="case-steps-1", now=T0)
+
+    assert again == first and again.team_id == TEAM
+    with session_for(engine) as session:
+        case = session.get(Case, "case-steps-1")
+    assert case is not None and case.team_id == TEAM
+
+
 async def test_an_unknown_case_fails_for_good_instead_of_retrying_forever(
     engine: Engine, org: Organisation, settings: Settings,
 ) -> None:
