@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, DateTime, Engine, TypeDecorator, event
+import psycopg
+from psycopg import generators, pq
+from sqlalchemy import Column, Connection, DateTime, Engine, TypeDecorator, event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -95,6 +97,31 @@ def change_once(*, session: Session, model: type[Row], key: str, step: SQLModel,
         return False
     return True
 
+
+
+def send_commit(connection: Connection) -> Callable[[], None]:
+    """Send the COMMIT of `connection`'s transaction and return before the database answers,
+    with what reads that answer (raising if the commit failed). Whatever the caller does in
+    between follows the COMMIT as closely as two system calls: the database completes a COMMIT
+    it has received even when the process that sent it is killed. SQLite commits in this
+    process, so there the commit is done when this returns."""
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        connection.commit()
+        return lambda: None
+    pgconn = driver.pgconn
+    pgconn.send_query(b"COMMIT")
+    driver.wait(generators.send(pgconn))
+
+    def answered() -> None:
+        results = driver.wait(generators.fetch_many(pgconn))
+        connection.commit()  # the server's transaction is over: this ends SQLAlchemy's only
+        for result in results:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise psycopg.OperationalError(
+                    (result.error_message or b"COMMIT failed").decode(errors="replace"))
+
+    return answered
 
 
 def utcnow() -> datetime:

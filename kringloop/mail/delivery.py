@@ -168,8 +168,18 @@ class SmtpConnections:
 smtp_connections = SmtpConnections()
 
 
+# Records that an email is being handed over, at the last moment it can still be withdrawn
+# (see `_transmit`): returns once the record is on its way to the database, with what to call
+# once the email's final dot is written, to hear that the record stands.
+HandOver = Callable[[], Callable[[], None]]
+
+
+def _nothing_to_record() -> Callable[[], None]:
+    return lambda: None
+
+
 async def deliver(message: Message, settings: Settings, *, envelope_from: str | None = None,
-                  handing_over: Callable[[], None] = lambda: None) -> None:
+                  handing_over: HandOver = _nothing_to_record) -> None:
     """Send over SMTP on a kept-open connection, calling `handing_over` at the last moment at
     which the email can still be withdrawn (see `_transmit`). Bounces go to `envelope_from`
     (unset: the From address). SMTPResponseException carries the server's code (4xx retry,
@@ -200,12 +210,14 @@ def on_the_wire(message: Message, settings: Settings) -> bytes:
 
 
 async def _transmit(connection: aiosmtplib.SMTP, content: bytes,
-                    handing_over: Callable[[], None], *, mail_from: str, rcpt_to: str) -> None:
+                    handing_over: HandOver, *, mail_from: str, rcpt_to: str) -> None:
     """MAIL, RCPT and DATA by hand, so that `handing_over` runs after the whole email is written
     and before the dot that completes it. Until that dot the server discards the email when the
     connection drops (a crash withdraws it); once the dot is written the kernel delivers it even
     for a process killed that instant. Recording the hand-over there, rather than after the
-    server's 250, leaves no gap in which a crash makes a retry send the email twice."""
+    server's 250, leaves no gap in which a crash makes a retry send the email twice; writing
+    the dot as soon as the record's COMMIT is sent, rather than once the database has answered
+    it, leaves none in which a crash loses the email under a record that says it went."""
     await connection.mail(mail_from)
     await connection.rcpt(rcpt_to)
     started = await connection.execute_command(b"DATA")
@@ -216,8 +228,9 @@ async def _transmit(connection: aiosmtplib.SMTP, content: bytes,
     # Dot-stuffed (RFC 5321 4.5.2): a line of its own dot would end the data.
     protocol.write(PERIOD_REGEX.sub(b"..", content))
     await _written_through(protocol)
-    handing_over()
+    recorded = handing_over()
     protocol.write(b".\r\n")  # no await between the two: nothing else may run in the gap
+    recorded()
     accepted = await protocol.read_response(timeout=connection.timeout)
     if accepted.code != SMTPStatus.completed:
         raise aiosmtplib.SMTPDataError(accepted.code, accepted.message)

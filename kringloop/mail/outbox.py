@@ -20,13 +20,14 @@ from email.message import Message
 from typing import NamedTuple
 
 import aiosmtplib
+import psycopg
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from kringloop.database import session_for
+from kringloop.database import send_commit, session_for
 from kringloop.mail.delivery import (
     SMTP_TIMEOUT_S,
     Recipient,
@@ -179,12 +180,31 @@ async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, set
     message = outgoing.message(sending.render(), settings=settings, message_id=message_id)
     handed_over = False
 
-    def hand_over() -> None:
+    def hand_over() -> Callable[[], None]:
         # The one write left on the event loop, on purpose: between this mark and the final
         # dot nothing else may run (the fewer moments a crash can fall in, the better).
-        nonlocal handed_over
-        _set_status(engine, outgoing.key, "handed_over")
-        handed_over = True
+        connection = engine.connect()
+        try:
+            connection.execute(_STATUS_CHANGE, _status_change(outgoing.key, "handed_over"))
+            answered = send_commit(connection)
+        except BaseException:
+            connection.close()
+            raise
+
+        def recorded() -> None:
+            nonlocal handed_over
+            try:
+                answered()
+                handed_over = True
+            except (DBAPIError, psycopg.Error):
+                # The dot is out: the email stays sent, and the server's answer is recorded
+                # as it comes. Raising here would have the retry send it a second time.
+                log.warning("the hand-over of an email could not be recorded",
+                            extra={"kind": outgoing.kind, "case_id": outgoing.case_id})
+            finally:
+                connection.close()
+
+        return recorded
 
     try:
         await deliver(message, settings, envelope_from=outgoing.envelope_from,

@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
@@ -21,7 +22,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
-from kringloop.database import session_for
+from bench.queue_load import postgres_database
+from kringloop.database import make_engine, session_for
 from kringloop.mail.delivery import (
     SMTP_TIMEOUT_S,
     Recipient,
@@ -34,6 +36,7 @@ from kringloop.mail.messages import EmailReceipt
 from kringloop.mail.outbox import SMTP_IN_FLIGHT, Outgoing, Sending, send_each_once, send_once
 from kringloop.mail.rendering import Email
 from kringloop.mail.suppression import suppress
+from kringloop.migrations import create_at_head
 from kringloop.network import free_port
 from kringloop.org.organisation import Organisation
 from kringloop.resources import CHECKOUT as PROJECT_ROOT
@@ -192,6 +195,84 @@ async def test_a_worker_killed_before_the_server_answered_does_not_send_the_emai
     assert len(server.received) == 1, "the retry sent the email a second time"
     assert [(row.status, row.tries) for row in outbox(engine)] == [("sent", 1)]
     assert timeline_kinds(engine).count("email_sent") == 1
+
+
+# One `send_once` in a process of its own, against the database and mail server it is given.
+SENDING_ONE = """
+import asyncio
+from kringloop.database import make_engine
+from kringloop.mail.delivery import Recipient
+from kringloop.mail.outbox import Outgoing, send_once
+from kringloop.mail.rendering import Email
+from kringloop.settings import Settings
+settings = Settings()
+email = Email(subject="Mail 1", text="Beste Lieke, mail 1.", html="<p>Beste Lieke, mail 1.</p>")
+asyncio.run(send_once(
+    Outgoing(key="pool-1", kind="note", to=Recipient("Lieke Smit", "lieke@example.nl", "nl")),
+    lambda: email, engine=make_engine(settings.database_url), settings=settings,
+    record=lambda *_: None))
+"""
+
+# Holds the COMMIT that marks an email handed over for seconds, as a busy database server can.
+SLOW_HAND_OVER = """
+CREATE FUNCTION slow_hand_over() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status = 'handed_over' THEN PERFORM pg_sleep(3); END IF;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER slow_hand_over AFTER UPDATE ON outbox_message
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_hand_over();
+"""
+
+
+async def test_a_worker_killed_while_the_hand_over_is_being_committed_still_delivers_once(
+    tmp_path: Path, postgresql_server: str, smtp: MailServer,
+) -> None:
+    """The email's final dot leaves with the COMMIT of its hand-over, not after the database's
+    answer: a worker killed while PostgreSQL commits that mark (which then stands) has already
+    completed the email, so it is neither lost nor, on the retry, sent again."""
+    with postgres_database(postgresql_server) as url:
+        engine = make_engine(url)
+        try:
+            create_at_head(engine)
+            with engine.begin() as connection:
+                connection.exec_driver_sql(SLOW_HAND_OVER)
+            settings = Settings(database_url=url, home=tmp_path, smtp_host="127.0.0.1",
+                                smtp_port=smtp.port, secret_key="test-signing-key")
+            environment = {**os.environ, "KRINGLOOP_DATABASE_URL": url,
+                           "KRINGLOOP_HOME": str(tmp_path), "KRINGLOOP_SMTP_HOST": "127.0.0.1",
+                           "KRINGLOOP_SMTP_PORT": str(smtp.port),
+                           "KRINGLOOP_SECRET_KEY": "test-signing-key"}
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", SENDING_ONE, cwd=PROJECT_ROOT, env=environment)
+            await committing_hand_over(engine)
+            worker.send_signal(signal.SIGKILL)
+            await worker.wait()
+            await asyncio.sleep(4)  # the held COMMIT completes; a late email would arrive
+
+            email, recipient, key = mail(1)
+            retried = await send_once(Outgoing(key=key, kind="note", to=recipient),
+                                      lambda: email, engine=engine, settings=settings,
+                                      record=lambda *_: None)
+            assert retried.sent
+            assert [m["Subject"] for m in smtp.received] == ["Mail 1"], (
+                "the email was lost (or sent twice) by a crash during its hand-over's commit")
+            assert [row.status for row in outbox(engine)] == ["sent"]
+        finally:
+            engine.dispose()
+
+
+async def committing_hand_over(engine: Engine, *, within: float = 30) -> None:
+    """Wait until some session is committing an email's hand-over (held by SLOW_HAND_OVER)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query = 'COMMIT' AND datname = current_database()").scalar():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no hand-over was ever committed")
 
 
 async def test_an_email_is_withdrawn_when_its_hand_over_cannot_be_recorded(
