@@ -11,12 +11,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 import uvicorn
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from kringloop.cases.emails import reply_base
@@ -56,6 +58,42 @@ def bundled_binary(name: str) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{name} is not installed in this environment ({path})")
     return str(path)
+
+
+# Times the embedded Temporal server is started on fresh ports when it does not come up: the
+# ports are picked free, but the server binds them (and picks some of its own) a moment later,
+# when another process may have taken one.
+TEMPORAL_START_ATTEMPTS = 3
+TEMPORAL_STARTUP_TIMEOUT = timedelta(seconds=20)  # an on-disk history on a busy machine
+
+
+async def start_embedded_temporal(settings: Settings, runtime: Runtime
+                                  ) -> tuple[WorkflowEnvironment, int]:
+    """The Temporal dev server Kringloop runs itself, and its UI's port: kept on disk under
+    the home when `settings` says so, else in memory."""
+    on_disk = settings.embedded_temporal_file
+    if on_disk:
+        on_disk.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    attempt = 1
+    while True:
+        # Both ports picked together: the SDK's own pick could otherwise be the UI's.
+        port, ui_port = free_ports(2)
+        try:
+            env = await WorkflowEnvironment.start_local(
+                namespace=settings.temporal_namespace, port=port,
+                dev_server_existing_path=bundled_binary("temporal"),
+                dev_server_database_filename=str(on_disk) if on_disk else None,
+                dev_server_extra_args=ON_DISK_PRAGMAS if on_disk else [],
+                dev_server_startup_timeout=TEMPORAL_STARTUP_TIMEOUT,
+                ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
+                data_converter=data_converter(settings))
+            return env, ui_port
+        except RuntimeError as failure:
+            if attempt == TEMPORAL_START_ATTEMPTS:
+                raise
+            log.warning("the embedded Temporal server did not start; trying other ports",
+                        extra={"attempt": attempt, "error": str(failure)})
+            attempt += 1
 
 
 @dataclass
@@ -117,19 +155,8 @@ async def run_stack(
         ui_url = None
         runtime, metrics_address = temporal_runtime()
         if settings.temporal_address is None:
-            # Both ports picked together: the SDK's own pick could otherwise be the UI's.
-            port, ui_port = free_ports(2)
-            on_disk = settings.embedded_temporal_file
-            if on_disk:
-                on_disk.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            env = await stack.enter_async_context(await WorkflowEnvironment.start_local(
-                namespace=settings.temporal_namespace, port=port,
-                dev_server_existing_path=bundled_binary("temporal"),
-                dev_server_database_filename=str(on_disk) if on_disk else None,
-                dev_server_extra_args=ON_DISK_PRAGMAS if on_disk else [],
-                ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
-                data_converter=data_converter(settings),
-            ))
+            env, ui_port = await start_embedded_temporal(settings, runtime)
+            stack.push_async_callback(env.shutdown)
             client = env.client
             ui_url = f"http://127.0.0.1:{ui_port}"
         else:
