@@ -229,8 +229,10 @@ async def _transmit(connection: aiosmtplib.SMTP, content: bytes,
     protocol.write(PERIOD_REGEX.sub(b"..", content))
     await _written_through(protocol)
     recorded = handing_over()
-    protocol.write(b".\r\n")  # no await between the two: nothing else may run in the gap
-    recorded()
+    try:
+        protocol.write(b".\r\n")  # no await between the two: nothing else may run in the gap
+    finally:
+        recorded()
     accepted = await protocol.read_response(timeout=connection.timeout)
     if accepted.code != SMTPStatus.completed:
         raise aiosmtplib.SMTPDataError(accepted.code, accepted.message)
