@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,10 +246,15 @@ async def test_a_worker_killed_while_the_hand_over_is_being_committed_still_deli
                            "KRINGLOOP_SECRET_KEY": "test-signing-key"}
             worker = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", SENDING_ONE, cwd=PROJECT_ROOT, env=environment)
-            await committing_hand_over(engine)
+            await until(lambda: committing(engine) > 0, "no hand-over was ever committed")
+            # A second into the three the COMMIT is held: on a busy machine the worker may not
+            # yet have run the next instruction after sending it, which is no moment to test.
+            await asyncio.sleep(1)
             worker.send_signal(signal.SIGKILL)
             await worker.wait()
-            await asyncio.sleep(4)  # the held COMMIT completes; a late email would arrive
+            # The COMMIT the worker sent goes on without it; the retry comes after, as a
+            # retry does (an activity's timeout later).
+            await until(lambda: committing(engine) == 0, "the hand-over's commit never ended")
 
             email, recipient, key = mail(1)
             retried = await send_once(Outgoing(key=key, kind="note", to=recipient),
@@ -262,17 +268,19 @@ async def test_a_worker_killed_while_the_hand_over_is_being_committed_still_deli
             engine.dispose()
 
 
-async def committing_hand_over(engine: Engine, *, within: float = 30) -> None:
-    """Wait until some session is committing an email's hand-over (held by SLOW_HAND_OVER)."""
+def committing(engine: Engine) -> int:
+    """Sessions committing now (an email's hand-over, held by SLOW_HAND_OVER)."""
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'COMMIT' "
+            "AND datname = current_database()").scalar_one())
+
+
+async def until(condition: Callable[[], bool], failure: str, *, within: float = 30) -> None:
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with engine.connect() as connection:
-            if connection.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                    "AND query = 'COMMIT' AND datname = current_database()").scalar():
-                return
+    while not condition():
+        assert time.monotonic() < deadline, failure
         await asyncio.sleep(0.05)
-    raise AssertionError("no hand-over was ever committed")
 
 
 async def test_an_email_is_withdrawn_when_its_hand_over_cannot_be_recorded(
