@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from bench.queue_load import postgres_database
 from kringloop.cases.models import Case
 from kringloop.database import make_engine, session_for
 from kringloop.migrations import create_at_head
@@ -88,14 +89,8 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if not server:
         yield f"sqlite:///{tmp_path / 'k.db'}"
         return
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{server.rsplit('/', 1)[0]}/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database(server) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +105,13 @@ def postgresql_server() -> Iterator[str]:
     url, cluster = started.stdout.split()
     yield url
     subprocess.run([throwaway, "stop", cluster], check=True)
+
+
+@pytest.fixture
+def postgresql_database(postgresql_server: str) -> Iterator[str]:
+    """An empty database of the test's own on that PostgreSQL server, dropped afterwards."""
+    with postgres_database(postgresql_server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 from temporalio.testing import WorkflowEnvironment
 
 from kringloop.database import make_engine
@@ -75,19 +75,6 @@ def image() -> Iterator[Image]:
         yield build_image(root, uv=_uv(), python=_python_for(65534))
     finally:
         shutil.rmtree(root)
-
-
-@pytest.fixture
-def fresh_database(postgresql_server: str) -> Iterator[str]:
-    """An empty database on the test's PostgreSQL: no schema at all."""
-    name = f"recipe_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgresql_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgresql_server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -192,13 +179,13 @@ def scratch() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-async def test_the_compose_services_on_the_image_bring_a_fresh_database_to_a_working_loop(
-    image: Image, fresh_database: str, temporal: WorkflowEnvironment, smtp: MailServer,
+async def test_the_compose_services_on_the_image_bring_a_postgresql_database_to_a_working_loop(
+    image: Image, postgresql_database: str, temporal: WorkflowEnvironment, smtp: MailServer,
     scratch: Path, tmp_path: Path,
 ) -> None:
     dot_env = _dot_env(tmp_path)
     containers = {name: Container(
-        compose_service(name, dot_env), image, database_url=fresh_database,
+        compose_service(name, dot_env), image, database_url=postgresql_database,
         temporal=temporal.client.service_client.config.target_host, smtp_port=smtp.port,
         scratch=scratch) for name in ("migrate", "worker", "web")}
     web_url = containers["web"].publish(free_port())
@@ -207,7 +194,7 @@ async def test_the_compose_services_on_the_image_bring_a_fresh_database_to_a_wor
     try:
         migrated = containers["migrate"].run(containers["migrate"].service.command)
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-        engine = make_engine(fresh_database)
+        engine = make_engine(postgresql_database)
         assert is_at_head(engine)
         engine.dispose()
 

@@ -23,7 +23,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.mail import MailActivities
-from bench.queue_load import postgres_database
 from kringloop.database import make_engine, session_for
 from kringloop.mail.delivery import (
     SMTP_TIMEOUT_S,
@@ -227,45 +226,45 @@ CREATE CONSTRAINT TRIGGER slow_hand_over AFTER UPDATE ON outbox_message
 
 
 async def test_a_worker_killed_while_the_hand_over_is_being_committed_still_delivers_once(
-    tmp_path: Path, postgresql_server: str, smtp: MailServer,
+    tmp_path: Path, postgresql_database: str, smtp: MailServer,
 ) -> None:
     """The email's final dot leaves with the COMMIT of its hand-over, not after the database's
     answer: a worker killed while PostgreSQL commits that mark (which then stands) has already
     completed the email, so it is neither lost nor, on the retry, sent again."""
-    with postgres_database(postgresql_server) as url:
-        engine = make_engine(url)
-        try:
-            create_at_head(engine)
-            with engine.begin() as connection:
-                connection.exec_driver_sql(SLOW_HAND_OVER)
-            settings = Settings(database_url=url, home=tmp_path, smtp_host="127.0.0.1",
-                                smtp_port=smtp.port, secret_key="test-signing-key")
-            environment = {**os.environ, "KRINGLOOP_DATABASE_URL": url,
-                           "KRINGLOOP_HOME": str(tmp_path), "KRINGLOOP_SMTP_HOST": "127.0.0.1",
-                           "KRINGLOOP_SMTP_PORT": str(smtp.port),
-                           "KRINGLOOP_SECRET_KEY": "test-signing-key"}
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", SENDING_ONE, cwd=PROJECT_ROOT, env=environment)
-            await until(lambda: committing(engine) > 0, "no hand-over was ever committed")
-            # A second into the three the COMMIT is held: on a busy machine the worker may not
-            # yet have run the next instruction after sending it, which is no moment to test.
-            await asyncio.sleep(1)
-            worker.send_signal(signal.SIGKILL)
-            await worker.wait()
-            # The COMMIT the worker sent goes on without it; the retry comes after, as a
-            # retry does (an activity's timeout later).
-            await until(lambda: committing(engine) == 0, "the hand-over's commit never ended")
+    url = postgresql_database
+    engine = make_engine(url)
+    try:
+        create_at_head(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(SLOW_HAND_OVER)
+        settings = Settings(database_url=url, home=tmp_path, smtp_host="127.0.0.1",
+                            smtp_port=smtp.port, secret_key="test-signing-key")
+        environment = {**os.environ, "KRINGLOOP_DATABASE_URL": url,
+                       "KRINGLOOP_HOME": str(tmp_path), "KRINGLOOP_SMTP_HOST": "127.0.0.1",
+                       "KRINGLOOP_SMTP_PORT": str(smtp.port),
+                       "KRINGLOOP_SECRET_KEY": "test-signing-key"}
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SENDING_ONE, cwd=PROJECT_ROOT, env=environment)
+        await until(lambda: committing(engine) > 0, "no hand-over was ever committed")
+        # A second into the three the COMMIT is held: on a busy machine the worker may not
+        # yet have run the next instruction after sending it, which is no moment to test.
+        await asyncio.sleep(1)
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+        # The COMMIT the worker sent goes on without it; the retry comes after, as a
+        # retry does (an activity's timeout later).
+        await until(lambda: committing(engine) == 0, "the hand-over's commit never ended")
 
-            email, recipient, key = mail(1)
-            retried = await send_once(Outgoing(key=key, kind="note", to=recipient),
-                                      lambda: email, engine=engine, settings=settings,
-                                      record=lambda *_: None)
-            assert retried.sent
-            assert [m["Subject"] for m in smtp.received] == ["Mail 1"], (
-                "the email was lost (or sent twice) by a crash during its hand-over's commit")
-            assert [row.status for row in outbox(engine)] == ["sent"]
-        finally:
-            engine.dispose()
+        email, recipient, key = mail(1)
+        retried = await send_once(Outgoing(key=key, kind="note", to=recipient),
+                                  lambda: email, engine=engine, settings=settings,
+                                  record=lambda *_: None)
+        assert retried.sent
+        assert [m["Subject"] for m in smtp.received] == ["Mail 1"], (
+            "the email was lost (or sent twice) by a crash during its hand-over's commit")
+        assert [row.status for row in outbox(engine)] == ["sent"]
+    finally:
+        engine.dispose()
 
 
 def committing(engine: Engine) -> int:

@@ -5,13 +5,13 @@ and both workers did part of the work."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -72,19 +72,13 @@ async def _worker_identities(client: Client, case_ids: list[str]) -> Counter[str
 
 
 async def test_two_workers_and_two_web_processes_share_the_load_exactly_once(
-    tmp_path: Path, smtp: MailServer, postgresql_server: str,
+    tmp_path: Path, smtp: MailServer, postgresql_database: str,
     dev_server_for_load: WorkflowEnvironment,
 ) -> None:
-    from sqlalchemy import create_engine, text
-
-    database = f"scale_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgresql_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
     web_ports = free_ports(2)
     environment = clean_environment(
         KRINGLOOP_TEMPORAL_ADDRESS=dev_server_for_load.client.service_client.config.target_host,
-        KRINGLOOP_DATABASE_URL=f"{postgresql_server.rsplit('/', 1)[0]}/{database}",
+        KRINGLOOP_DATABASE_URL=postgresql_database,
         KRINGLOOP_SMTP_HOST="127.0.0.1", KRINGLOOP_SMTP_PORT=str(smtp.port),
         KRINGLOOP_HOME=str(tmp_path / "home"), KRINGLOOP_ADMIN_TOKEN="scale-admin",
         KRINGLOOP_SECRET_KEY="scale-secret", KRINGLOOP_TASK_QUEUE="scale-out")
@@ -125,8 +119,10 @@ async def test_two_workers_and_two_web_processes_share_the_load_exactly_once(
         assert len(ids) == RESPONSES and max(ids.values()) == 1
         assert {str(m["To"]).split("<")[-1].rstrip(">") for m in acknowledgements} == {
             f"klant{n}@example.nl" for n in range(RESPONSES)}
-        with create_engine(environment["KRINGLOOP_DATABASE_URL"]).connect() as connection:
+        counting = create_engine(postgresql_database)
+        with counting.connect() as connection:
             cases = connection.execute(text('SELECT count(*) FROM "case"')).scalar()
+        counting.dispose()
         assert cases == RESPONSES
         workers = await _worker_identities(dev_server_for_load.client, case_ids)
         assert len(workers) == 2, f"one worker did everything: {workers}"
@@ -134,9 +130,6 @@ async def test_two_workers_and_two_web_processes_share_the_load_exactly_once(
         for process in processes:
             process.terminate()
         await asyncio.gather(*(p.wait() for p in processes))
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
 
 
 async def _all_acknowledged(smtp: MailServer, *, timeout: float = 240) -> list:  # type: ignore[type-arg]
