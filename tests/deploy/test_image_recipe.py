@@ -179,7 +179,7 @@ def scratch() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-async def test_the_compose_services_on_the_image_bring_a_postgresql_database_to_a_working_loop(
+async def test_the_compose_services_on_the_image_bring_a_fresh_database_to_a_working_loop(
     image: Image, postgresql_database: str, temporal: WorkflowEnvironment, smtp: MailServer,
     scratch: Path, tmp_path: Path,
 ) -> None:
