@@ -10,10 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg import generators, pq
 from sqlalchemy import Column, Connection, DateTime, Engine, TypeDecorator, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 log = logging.getLogger("kringloop")
@@ -101,25 +99,33 @@ def change_once(*, session: Session, model: type[Row], key: str, step: SQLModel,
 
 def send_commit(connection: Connection) -> Callable[[], None]:
     """Send the COMMIT of `connection`'s transaction and return before the database answers,
-    with what reads that answer (raising if the commit failed). Whatever the caller does in
-    between follows the COMMIT as closely as two system calls: the database completes a COMMIT
-    it has received even when the process that sent it is killed. SQLite commits in this
-    process, so there the commit is done when this returns."""
-    driver = connection.connection.driver_connection
-    if not isinstance(driver, psycopg.Connection):
+    with what reads that answer (raising OperationalError if the commit failed). Whatever the
+    caller does in between follows the COMMIT as closely as two system calls: the database
+    completes a COMMIT it has received even when the process that sent it is killed. SQLite
+    commits in this process, so there the commit is done when this returns."""
+    if connection.dialect.name != "postgresql":
         connection.commit()
         return lambda: None
+    # Imported here: a process on SQLite never loads the PostgreSQL driver.
+    import psycopg
+    from psycopg import generators, pq
+
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
     pgconn = driver.pgconn
     pgconn.send_query(b"COMMIT")
     driver.wait(generators.send(pgconn))
 
     def answered() -> None:
-        results = driver.wait(generators.fetch_many(pgconn))
-        connection.commit()  # the server's transaction is over: this ends SQLAlchemy's only
-        for result in results:
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                raise psycopg.OperationalError(
-                    (result.error_message or b"COMMIT failed").decode(errors="replace"))
+        try:
+            results = driver.wait(generators.fetch_many(pgconn))
+            connection.commit()  # the server's transaction is over: this ends SQLAlchemy's only
+            for result in results:
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    raise psycopg.OperationalError(
+                        (result.error_message or b"COMMIT failed").decode(errors="replace"))
+        except psycopg.Error as error:
+            raise OperationalError("COMMIT", None, error) from error
 
     return answered
 

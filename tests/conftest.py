@@ -25,7 +25,7 @@ from kringloop.network import free_port
 from kringloop.org.organisation import Organisation, load_organisation
 from kringloop.resources import CHECKOUT
 from kringloop.responses.models import SurveyResponse
-from kringloop.runtime.stack import bundled_binary
+from kringloop.runtime.stack import bundled_binary, start_dev_server
 from kringloop.services import Services
 from kringloop.settings import DEFAULT_ORG_FILE, Settings
 from kringloop.web.app import create_app
@@ -181,8 +181,7 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bundled_binary("temporal"), dev_server_log_level="error")
+    env, _ = await start_dev_server()
     yield env
     await env.shutdown()
 

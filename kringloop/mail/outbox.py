@@ -20,7 +20,6 @@ from email.message import Message
 from typing import NamedTuple
 
 import aiosmtplib
-import psycopg
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
@@ -196,7 +195,7 @@ async def _deliver_one(sending: Sending, message_id: str, *, engine: Engine, set
             try:
                 answered()
                 handed_over = True
-            except (DBAPIError, psycopg.Error):
+            except DBAPIError:
                 # The dot is out: the email stays sent, and the server's answer is recorded
                 # as it comes. Raising here would have the retry send it a second time.
                 log.warning("the hand-over of an email could not be recorded",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
@@ -67,26 +68,21 @@ TEMPORAL_START_ATTEMPTS = 3
 TEMPORAL_STARTUP_TIMEOUT = timedelta(seconds=20)  # an on-disk history on a busy machine
 
 
-async def start_embedded_temporal(settings: Settings, runtime: Runtime
-                                  ) -> tuple[WorkflowEnvironment, int]:
-    """The Temporal dev server Kringloop runs itself, and its UI's port: kept on disk under
-    the home when `settings` says so, else in memory."""
-    on_disk = settings.embedded_temporal_file
-    if on_disk:
-        on_disk.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+async def start_dev_server(*, ui: bool = False, **options: Any
+                           ) -> tuple[WorkflowEnvironment, int]:
+    """The bundled Temporal dev server (`WorkflowEnvironment.start_local` with `options`) on
+    free ports, started again on others when it does not come up; with the UI's port (in use
+    only with `ui`)."""
     attempt = 1
     while True:
         # Both ports picked together: the SDK's own pick could otherwise be the UI's.
         port, ui_port = free_ports(2)
         try:
             env = await WorkflowEnvironment.start_local(
-                namespace=settings.temporal_namespace, port=port,
+                port=port, ui=ui, ui_port=ui_port if ui else None,
                 dev_server_existing_path=bundled_binary("temporal"),
-                dev_server_database_filename=str(on_disk) if on_disk else None,
-                dev_server_extra_args=ON_DISK_PRAGMAS if on_disk else [],
-                dev_server_startup_timeout=TEMPORAL_STARTUP_TIMEOUT,
-                ui=True, ui_port=ui_port, dev_server_log_level="error", runtime=runtime,
-                data_converter=data_converter(settings))
+                dev_server_log_level="error",
+                dev_server_startup_timeout=TEMPORAL_STARTUP_TIMEOUT, **options)
             return env, ui_port
         except RuntimeError as failure:
             if attempt == TEMPORAL_START_ATTEMPTS:
@@ -94,6 +90,20 @@ async def start_embedded_temporal(settings: Settings, runtime: Runtime
             log.warning("the embedded Temporal server did not start; trying other ports",
                         extra={"attempt": attempt, "error": str(failure)})
             attempt += 1
+
+
+async def start_embedded_temporal(settings: Settings, runtime: Runtime
+                                  ) -> tuple[WorkflowEnvironment, int]:
+    """The Temporal dev server Kringloop runs itself, and its UI's port: kept on disk under
+    the home when `settings` says so, else in memory."""
+    on_disk = settings.embedded_temporal_file
+    if on_disk:
+        on_disk.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return await start_dev_server(
+        ui=True, namespace=settings.temporal_namespace,
+        dev_server_database_filename=str(on_disk) if on_disk else None,
+        dev_server_extra_args=ON_DISK_PRAGMAS if on_disk else [], runtime=runtime,
+        data_converter=data_converter(settings))
 
 
 @dataclass

@@ -25,7 +25,7 @@ from kringloop.database import make_engine
 from kringloop.migrations import is_at_head
 from kringloop.network import free_port
 from kringloop.resources import CHECKOUT
-from kringloop.runtime.stack import bundled_binary
+from kringloop.runtime.stack import start_dev_server
 from tests.support.deployment import Image, Service, build_image, compose_service
 from tests.support.mail import MailServer
 from tests.support.stack import ANNA, post_detractor
@@ -80,8 +80,7 @@ def image() -> Iterator[Image]:
 @pytest.fixture
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
     """A Temporal server of this test's own, for the `temporal` service."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bundled_binary("temporal"), dev_server_log_level="error")
+    env, _ = await start_dev_server()
     yield env
     await env.shutdown()
 

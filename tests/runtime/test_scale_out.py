@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from kringloop.network import free_ports
-from kringloop.runtime.stack import bundled_binary
+from kringloop.runtime.stack import start_dev_server
 from tests.support.command import KRINGLOOP, clean_environment
 from tests.support.mail import MailServer
 
@@ -26,8 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def dev_server_for_load() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bundled_binary("temporal"), dev_server_log_level="error",
+    env, _ = await start_dev_server(
         dev_server_extra_args=["--dynamic-config-value", "frontend.namespaceCount=4000"])
     yield env
     await env.shutdown()
